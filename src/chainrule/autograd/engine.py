@@ -1,0 +1,285 @@
+"""The backward pass: walk the graph from the output back to the leaves, applying the chain rule.
+
+1. Topologically sort the nodes reachable from the roots (iteratively: a 100 000-op chain is fine).
+2. Visit them output-first. A node's gradient is complete when it is visited, because every node that
+   consumes its output comes earlier in the order. Call its backward rule, and add each input gradient
+   into the buffer of the node (or leaf) that produced that input.
+3. Leaves: run their hooks, then accumulate into ``.grad`` (or hand the gradient back, for ``grad()``).
+
+With ``create_graph=True`` the rules run with recording on, so the gradients are themselves
+differentiable; otherwise they run under ``no_grad`` and saved tensors are freed as each node finishes.
+"""
+import os
+
+import numpy as np
+
+from .function import Function
+from .grad_mode import STATE
+
+__all__ = ["backward", "grad"]
+
+_PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
+
+
+def _topo_order(roots):
+    """Nodes reachable from ``roots``, each after every node that consumes its output (roots first)."""
+    order, visited = [], set()
+    for root in roots:
+        if root in visited:
+            continue
+        visited.add(root)
+        stack = [(root, iter(root._edges))]
+        while stack:
+            node, edges = stack[-1]
+            for e in edges:
+                if e is not None and e not in visited and isinstance(e, Function):
+                    visited.add(e)
+                    stack.append((e, iter(e._edges)))
+                    break
+            else:
+                stack.pop()
+                order.append(node)      # post-order: inputs before their consumers
+    order.reverse()
+    return order
+
+
+def _accumulate(buffers, key, g):
+    prev = buffers.get(key)
+    buffers[key] = g if prev is None else prev + g
+
+
+def _run(roots, root_grads, retain_graph, create_graph, capture=None):
+    """Shared core of ``backward`` and ``grad``. ``capture``: tensors whose gradients to return instead
+    of accumulating into leaves' ``.grad``."""
+    from ..tensor import Tensor
+    node_grads = {}      # node -> gradient w.r.t. its output
+    leaf_grads = {}      # leaf tensor -> gradient
+    root_nodes = []
+    for t, g in zip(roots, root_grads):
+        if t.grad_fn is None:
+            _accumulate(leaf_grads, t, g)
+        else:
+            _accumulate(node_grads, t.grad_fn, g)
+            root_nodes.append(t.grad_fn)
+
+    order = _topo_order(root_nodes)
+    captured_nodes = run_nodes = None
+    if capture is not None:
+        captured_nodes = {t.grad_fn: t for t in capture if t.grad_fn is not None}
+        order, run_nodes = _prune(order, capture)
+
+    prev_mode = STATE.grad_enabled
+    STATE.grad_enabled = bool(create_graph)
+    captured = {}
+    try:
+        for node in order:
+            g = node_grads.pop(node, None)
+            if g is None:
+                continue                      # nothing flowed here (e.g. an unused output)
+            if node._pre_hooks:
+                for hook in node._pre_hooks:
+                    new = hook(g)
+                    if new is not None:
+                        g = new
+            if node._retain is not None:
+                owner = node._retain()
+                if owner is not None:
+                    owner.grad = g if create_graph else _own(g)
+            if captured_nodes is not None:
+                if node in captured_nodes:
+                    captured[captured_nodes[node]] = g
+                if node not in run_nodes:
+                    continue                  # grad() runs only what leads to a requested input
+            grads = node._call_backward(g)
+            if STATE.anomaly:
+                _check_anomaly(node, grads)
+            for edge, gi in zip(node._edges, grads):
+                if edge is None or gi is None:
+                    continue
+                if isinstance(edge, Function):
+                    _accumulate(node_grads, edge, gi)
+                else:
+                    _accumulate(leaf_grads, edge, gi)
+            if not retain_graph:
+                node._saved = None
+                node._out = None
+                node._freed = True
+    finally:
+        STATE.grad_enabled = prev_mode
+
+    if capture is not None:
+        for t in capture:
+            if t.grad_fn is None and t in leaf_grads:
+                captured[t] = _leaf_hooks(t, leaf_grads[t])
+        return captured
+
+    for leaf, g in leaf_grads.items():
+        if not leaf._requires_grad:
+            continue
+        g = _leaf_hooks(leaf, g)
+        if g._data.shape != leaf._data.shape:
+            raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a leaf of shape "
+                               f"{tuple(leaf.shape)}")
+        if g._data.dtype != leaf._data.dtype:
+            g = g._cast(leaf.dtype)
+        if leaf.grad is None:
+            leaf.grad = g if create_graph else _own(g)
+        elif create_graph or leaf.grad._requires_grad:
+            leaf.grad = leaf.grad + g
+        else:
+            buf = leaf.grad._data
+            if buf.flags.writeable:
+                np.add(buf, g._data, out=buf)
+                leaf.grad._vc[0] += 1
+            else:
+                leaf.grad = _own(leaf.grad + g)
+    return None
+
+
+def _leaf_hooks(leaf, g):
+    if leaf._hooks:
+        for hook in leaf._hooks:
+            new = hook(g)
+            if new is not None:
+                g = new
+    return g
+
+
+def _own(g):
+    """A gradient stored in ``.grad`` must own writable memory that nothing else aliases: optimisers and
+    clip_grad_norm_ update it in place. Rules may hand out views (expand, reshape) or the incoming
+    gradient itself (add), so copy unless it is a fresh array of its own."""
+    from ..tensor import _make
+    arr = g._data
+    if arr.base is not None or not arr.flags.writeable or _own.seen.get(id(arr)) is arr:
+        arr = arr.copy()
+    _own.seen[id(arr)] = arr
+    return _make(arr)
+
+
+_own.seen = {}
+
+
+def _prune(order, capture):
+    """For grad(): the nodes to visit (those on a path to a requested input, and the inputs' own nodes)
+    and, among them, the ones whose backward rule must run (an edge leads further to a requested input)."""
+    targets = {t.grad_fn for t in capture if t.grad_fn is not None}
+    leaf_targets = {id(t) for t in capture if t.grad_fn is None}
+    run = set()
+    for node in reversed(order):      # inputs first, so every edge's status is known
+        for e in node._edges:
+            if e is None:
+                continue
+            if (e in run or e in targets) if isinstance(e, Function) else id(e) in leaf_targets:
+                run.add(node)
+                break
+    return [n for n in order if n in run or n in targets], run
+
+
+def _check_anomaly(node, grads):
+    for i, gi in enumerate(grads):
+        if gi is None:
+            continue
+        arr = gi._data
+        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
+            what = "nan" if np.isnan(arr).any() else "inf"
+            where = ""
+            if node._trace:
+                user = [f for f in node._trace if not f.filename.startswith(_PACKAGE_DIR)]
+                frame = (user or node._trace)[-1]
+                where = (f"\nThe forward op {node.name()[:-len('Backward')]} was created at:\n"
+                         f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}')
+            raise RuntimeError(f"Function '{node.name()}' returned {what} values in its {i}th output.{where}")
+
+
+def _prepare_roots(outputs, grad_outputs, create_graph, api):
+    from ..tensor import Tensor, _make
+    from ..creation import as_tensor
+    if isinstance(outputs, Tensor):
+        outputs = (outputs,)
+    outputs = tuple(outputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = (grad_outputs,) * len(outputs) if grad_outputs is None else (grad_outputs,)
+    grad_outputs = tuple(grad_outputs)
+    if len(grad_outputs) != len(outputs):
+        raise RuntimeError(f"{api}: got {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
+    roots, grads = [], []
+    for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if not t._requires_grad:
+            raise RuntimeError(f"{api}: element {i} of tensors does not require grad and does not have a "
+                               f"grad_fn. Did you create it under no_grad(), or forget requires_grad=True on "
+                               f"the inputs?")
+        if g is None:
+            if t._data.size != 1:
+                raise RuntimeError(f"{api}: grad can be implicitly created only for scalar outputs; this "
+                                   f"output has shape {tuple(t.shape)}. Pass gradient=<tensor of that shape> "
+                                   f"(e.g. torch-style out.backward(chainrule.ones_like(out))) or reduce it "
+                                   f"first (out.sum().backward()).")
+            g = _make(np.ones(t._data.shape, t._data.dtype))
+        else:
+            g = as_tensor(g)
+            if g._data.shape != t._data.shape:
+                raise RuntimeError(f"{api}: mismatch in shape: grad_output[{i}] has shape {tuple(g.shape)} "
+                                   f"and output[{i}] has shape {tuple(t.shape)}")
+            if g._data.dtype != t._data.dtype:
+                g = g._cast(t.dtype)
+            if not create_graph:
+                g = g.detach()
+        _own.seen[id(g._data)] = g._data      # the caller holds this array: never hand it to a leaf as is
+        roots.append(t)
+        grads.append(g)
+    return roots, grads
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate d(tensors)/d(leaf) into ``leaf.grad`` for every leaf that requires grad."""
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, grads = _prepare_roots(tensors, grad_tensors, create_graph, "backward")
+    try:
+        if inputs is not None:
+            from ..tensor import Tensor
+            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            captured = _run(roots, grads, retain_graph, create_graph, capture=inputs)
+            for t in inputs:
+                g = captured.get(t)
+                if g is not None:
+                    t.grad = (g if create_graph else _own(g)) if t.grad is None else t.grad + g
+            return
+        _run(roots, grads, retain_graph, create_graph)
+    finally:
+        _own.seen.clear()
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
+         materialize_grads=False):
+    """Return d(outputs)/d(inputs) (a tuple, one per input) without touching any ``.grad``.
+    With ``create_graph=True`` the results are differentiable (grad-of-grad, Hessian-vector products)."""
+    from ..tensor import Tensor, _make
+    single = isinstance(inputs, Tensor)
+    inputs = (inputs,) if single else tuple(inputs)
+    for i, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(f"grad: input {i} (shape {tuple(t.shape)}) does not require grad; create it with "
+                               f"requires_grad=True")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots, grads = _prepare_roots(outputs, grad_outputs, create_graph, "grad")
+    try:
+        captured = _run(roots, grads, retain_graph, create_graph, capture=inputs)
+    finally:
+        _own.seen.clear()
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(t)
+        if g is None:
+            if materialize_grads:
+                g = _make(np.zeros(t._data.shape, t._data.dtype))
+            elif not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {tuple(t.shape)}) was not used in the graph of the "
+                                   f"outputs. Set allow_unused=True if this is what you want (its gradient is "
+                                   f"then None).")
+        elif not create_graph:
+            g = g.detach()
+        result.append(g)
+    return tuple(result)

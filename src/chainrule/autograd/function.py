@@ -1,0 +1,318 @@
+"""Graph nodes: one recorded op = one ``Function`` instance, holding what its backward rule needs.
+
+Two ways to define an op, same node underneath:
+
+* ``Function`` - the PyTorch API for users: ``forward(ctx, *args)`` gets Tensors (recording is off inside),
+  ``backward(ctx, *grads)`` returns one gradient per forward argument.
+* ``Op`` - chainrule's built-in ops: ``forward(ctx, *arrays, **params)`` works on raw arrays (the fast
+  path), ``backward(ctx, grad)`` is written with differentiable Tensor ops, so running it with recording on
+  (``create_graph=True``) yields grad-of-grad for free.
+
+A node points at its inputs through ``_edges``: ``None`` (no gradient needed), another node, or a leaf
+Tensor (whose ``.grad`` receives the gradient). Nodes never point at their own output, so there are no
+reference cycles: an output needed by the backward rule is kept as a raw array and rebuilt on demand.
+"""
+import traceback
+
+import numpy as np
+
+from .grad_mode import STATE, no_grad
+
+__all__ = ["Function", "Op", "FunctionCtx", "once_differentiable"]
+
+_FREED = ("Trying to backward through the graph a second time (or to read saved tensors after they have "
+          "been freed). Saved intermediate values of the graph are freed when you call .backward() or "
+          "autograd.grad(). Specify retain_graph=True if you need to backward through the graph a second "
+          "time or if you need to access saved tensors after calling backward.")
+
+
+class _OutputMarker:
+    """Stands in ``_saved`` for the op's own output (kept as an array to avoid a node->output cycle)."""
+    __slots__ = ()
+
+
+_OUTPUT = _OutputMarker()
+
+
+class Function:
+    """A node of the backward graph, and the base class for user-defined differentiable ops.
+
+    Example (the chain rule written out by hand)::
+
+        class Cube(cr.autograd.Function):
+            @staticmethod
+            def forward(ctx, x):
+                ctx.save_for_backward(x)
+                return x ** 3
+
+            @staticmethod
+            def backward(ctx, grad):
+                x, = ctx.saved_tensors
+                return grad * 3 * x ** 2      # dL/dx = dL/dy * dy/dx
+
+        y = Cube.apply(x)
+    """
+    __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_out", "_out_vc", "_out_version",
+                 "_freed", "_pre_hooks", "_retain", "_trace", "__weakref__", "__dict__")
+
+    # ---------------------------------------------------------------- what backward rules read
+    def save_for_backward(self, *tensors):
+        """Keep tensors for backward; an in-place change to any of them before backward is an error."""
+        self._saved = tensors
+        self._versions = tuple(t._vc[0] if _is_tensor(t) else None for t in tensors)
+
+    @property
+    def saved_tensors(self):
+        saved = self._saved
+        if saved is None:
+            if self._freed:
+                raise RuntimeError(_FREED)
+            return ()
+        versions = self._versions
+        out = []
+        for i, t in enumerate(saved):
+            if t is _OUTPUT:
+                t = self.output
+            elif versions[i] is not None and t._vc[0] != versions[i]:
+                raise RuntimeError(
+                    f"one of the variables needed for gradient computation has been modified by an inplace "
+                    f"operation: [{t.dtype.name} tensor of shape {tuple(t.shape)}], saved by "
+                    f"{self.name()}, is at version {t._vc[0]}; expected version {versions[i]} instead. "
+                    f"Hint: use the out-of-place op (e.g. x = x * 2 instead of x.mul_(2)), or clone() the "
+                    f"tensor before changing it.")
+            out.append(t)
+        return tuple(out)
+
+    @property
+    def output(self):
+        """The op's own output as a Tensor that belongs to this node (so it is differentiable again)."""
+        if self._out is None:
+            raise RuntimeError(_FREED if self._freed else f"{self.name()} did not save its output")
+        if self._out_vc[0] != self._out_version:
+            raise RuntimeError(
+                f"the output of {self.name()} (shape {self._out.shape}) was modified by an inplace operation "
+                f"after being saved for backward (version {self._out_vc[0]}, expected {self._out_version}). "
+                f"Hint: use the out-of-place op, or clone() the output before changing it.")
+        return _make(self._out, True, self, self._out_vc)
+
+    def mark_non_differentiable(self, *tensors):
+        pass  # outputs of integer dtype never require grad; float ones keep flowing zeros
+
+    def mark_dirty(self, *tensors):
+        pass
+
+    def set_materialize_grads(self, value):
+        pass  # gradients are always materialised (zeros where an output did not contribute)
+
+    # ---------------------------------------------------------------- graph walking
+    def name(self):
+        return type(self).__name__ + "Backward"
+
+    def __repr__(self):
+        return f"<{self.name()}>"
+
+    @property
+    def next_functions(self):
+        """((node, 0), ...) per input, as PyTorch: a leaf shows as ``AccumulateGrad``; no grad -> (None, 0)."""
+        out = []
+        for e in self._edges:
+            if e is None:
+                out.append((None, 0))
+            elif isinstance(e, Function):
+                out.append((e, 0))
+            else:
+                out.append((AccumulateGrad(e), 0))
+        return tuple(out)
+
+    @property
+    def metadata(self):
+        d = self.__dict__
+        return d.setdefault("_metadata", {})
+
+    def register_prehook(self, hook):
+        """``hook(grad_output) -> new grad or None``, called before this node's backward rule."""
+        if self._pre_hooks is None:
+            self._pre_hooks = []
+        self._pre_hooks.append(hook)
+        return RemovableHandle(self._pre_hooks, hook)
+
+    # ---------------------------------------------------------------- user-facing apply (PyTorch semantics)
+    @staticmethod
+    def forward(ctx, *args, **kwargs):
+        raise NotImplementedError("subclasses of Function must implement forward(ctx, ...)")
+
+    @staticmethod
+    def backward(ctx, *grads):
+        raise NotImplementedError("subclasses of Function must implement backward(ctx, grad)")
+
+    @classmethod
+    def apply(cls, *args, **kwargs):
+        ctx = _new_node(cls)
+        needs = tuple(_is_tensor(a) and a._requires_grad for a in args)
+        ctx.needs_input_grad = needs
+        with no_grad():
+            out = cls.forward(ctx, *args, **kwargs)
+        if isinstance(out, tuple):
+            raise TypeError(f"{cls.__name__}.forward returned a tuple; chainrule Functions return a single "
+                            f"Tensor (split a multi-output op into one Function per output)")
+        if not _is_tensor(out):
+            out = _tensor_factory(out)
+        if not (STATE.grad_enabled and any(needs)):
+            return out
+        if not out.dtype.is_floating_point:
+            return out                           # integer outputs (indices, counts) carry no gradient
+        ctx._edges = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
+        if ctx._saved is not None:               # the output may be among the saved: keep it cycle-free
+            ctx._saved = tuple(_OUTPUT if s is out else s for s in ctx._saved)
+        result = _make(out._data, True, ctx, out._vc)
+        ctx._out, ctx._out_vc, ctx._out_version = out._data, out._vc, out._vc[0]
+        if STATE.anomaly:
+            ctx._trace = traceback.extract_stack()[:-1]
+        return result
+
+    def _call_backward(self, grad):
+        """Run the rule; always returns a tuple with one entry per edge."""
+        grads = type(self).backward(self, grad)
+        if not isinstance(grads, tuple):
+            grads = (grads,)
+        n = len(self._edges)
+        if len(grads) < n:
+            raise RuntimeError(f"{self.name()}: backward returned {len(grads)} gradients but forward took "
+                               f"{n} inputs; return one gradient (or None) per forward argument")
+        return grads[:n]
+
+
+class FunctionCtx(Function):
+    """Type of ``ctx`` seen by ``Function.forward`` (kept for API compatibility)."""
+
+
+class Op(Function):
+    """Base of chainrule's built-in ops.
+
+    ``forward(ctx, *arrays, **params)`` computes the output array from input arrays; it may stash plain
+    metadata on ``ctx`` (shapes, masks, indices). Class flags say what backward needs:
+    ``save_inputs`` -> ``ctx.saved_tensors`` are the input Tensors; ``save_output`` -> ``ctx.output``;
+    ``is_view`` -> the output shares memory (and the version counter) with input 0.
+    """
+    __slots__ = ()
+    save_inputs = False
+    save_output = False
+    is_view = False
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        ctx = _new_node(cls)
+        arrays = [x._data if _is_tensor(x) else x for x in inputs]
+        try:
+            out = cls.forward(ctx, *arrays, **params)
+        except (ValueError, IndexError, TypeError) as exc:
+            raise cls.explain_error(exc, inputs, params) from None
+        if type(out) is not np.ndarray and isinstance(out, (np.generic, bool, int, float)):
+            out = np.asarray(out)               # NumPy returns scalars from 0-d ops; a Tensor holds arrays
+        vc = inputs[0]._vc if cls.is_view and np.may_share_memory(out, arrays[0]) else None
+        if not STATE.grad_enabled:
+            return _make(out, False, None, vc)
+        needs = tuple(_is_tensor(x) and x._requires_grad for x in inputs)
+        if True not in needs:
+            return _make(out, False, None, vc)
+        ctx.needs_input_grad = needs
+        ctx._edges = tuple((x.grad_fn or x) if n else None for x, n in zip(inputs, needs))
+        if cls.save_inputs:
+            ctx._saved = inputs
+            ctx._versions = tuple(x._vc[0] if _is_tensor(x) else None for x in inputs)
+        result = _make(out, True, ctx, vc)
+        if cls.save_output:
+            ctx._out, ctx._out_vc, ctx._out_version = out, result._vc, result._vc[0]
+        if STATE.anomaly:
+            ctx._trace = traceback.extract_stack()[:-1]
+        return result
+
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        """Turn a NumPy error from deep inside into one that names the op, the inputs and the fix."""
+        from ..errors import op_error
+        return op_error(cls.__name__.lower(), exc, inputs, params)
+
+    def _call_backward(self, grad):
+        return type(self).backward(self, grad)
+
+
+class AccumulateGrad:
+    """How a leaf tensor appears in ``next_functions``: the gradient arriving here goes into ``.grad``."""
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def name(self):
+        return "AccumulateGrad"
+
+    @property
+    def next_functions(self):
+        return ()
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+    def __eq__(self, other):
+        return isinstance(other, AccumulateGrad) and other.variable is self.variable
+
+    def __hash__(self):
+        return id(self.variable)
+
+
+class RemovableHandle:
+    """Returned by ``register_hook``; ``handle.remove()`` unregisters the hook."""
+    __slots__ = ("_hooks", "_hook")
+
+    def __init__(self, hooks, hook):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self):
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.remove()
+
+
+def once_differentiable(backward):
+    """Decorator for a backward that cannot itself be differentiated (runs it with recording off)."""
+    def wrapper(ctx, *grads):
+        with no_grad():
+            return backward(ctx, *grads)
+    wrapper.__name__ = getattr(backward, "__name__", "backward")
+    return wrapper
+
+
+def _new_node(cls):
+    node = cls.__new__(cls)
+    node._edges = ()
+    node.needs_input_grad = ()
+    node._saved = None
+    node._versions = None
+    node._out = None
+    node._out_vc = None
+    node._freed = False
+    node._pre_hooks = None
+    node._retain = None
+    node._trace = None
+    return node
+
+
+def _is_tensor(x):
+    return isinstance(x, _Tensor)
+
+
+# Bound by chainrule.tensor once the Tensor class exists (this module is imported by it).
+_Tensor = None
+_make = None
+_tensor_factory = None
+
+
+def _bind(tensor_cls, make, factory):
+    global _Tensor, _make, _tensor_factory
+    _Tensor, _make, _tensor_factory = tensor_cls, make, factory

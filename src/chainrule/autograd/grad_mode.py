@@ -1,0 +1,84 @@
+"""Global switches of the engine: is the graph being recorded, is anomaly detection on.
+
+Both are plain module-level flags (read on every op, so they must be cheap). ``no_grad`` & co. work as
+context managers and as decorators, like PyTorch's.
+"""
+import functools
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode"]
+
+
+class _State:
+    __slots__ = ("grad_enabled", "anomaly", "anomaly_check_nan")
+
+    def __init__(self):
+        self.grad_enabled = True
+        self.anomaly = False
+        self.anomaly_check_nan = True
+
+
+STATE = _State()
+
+
+def is_grad_enabled():
+    return STATE.grad_enabled
+
+
+class _GradModeContext:
+    """Base of the grad-mode switches: enter sets the mode, exit restores the previous one."""
+    _mode = True
+
+    def __enter__(self):
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self._mode
+
+    def __exit__(self, *exc):
+        STATE.grad_enabled = self._prev
+        return False
+
+    def __call__(self, fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with self.__class__():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(_GradModeContext):
+    """Ops inside do not record the graph: outputs have ``requires_grad=False`` and nothing is saved."""
+    _mode = False
+
+
+class enable_grad(_GradModeContext):
+    """Re-enable recording inside a ``no_grad`` block."""
+    _mode = True
+
+
+class inference_mode(_GradModeContext):
+    """Same as ``no_grad`` here (chainrule has no separate inference tensors)."""
+    _mode = False
+
+    def __init__(self, mode=True):
+        self._mode = bool(mode)
+
+
+class set_grad_enabled(_GradModeContext):
+    """``set_grad_enabled(False)`` switches recording off at once; as a context it restores on exit."""
+
+    def __init__(self, mode):
+        self._mode = bool(mode)
+        self._prev = STATE.grad_enabled
+        STATE.grad_enabled = self._mode
+
+    def __enter__(self):
+        pass
+
+    def __call__(self, fn):
+        STATE.grad_enabled = self._prev    # used as a decorator: don't leave the switch flipped
+        mode = self._mode
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with set_grad_enabled(mode):
+                return fn(*args, **kwargs)
+        return wrapper

@@ -1,0 +1,102 @@
+"""Helpers shared by the ops: the array module of an input, operand promotion, dim normalisation."""
+import numpy as np
+
+from .. import dtypes as _dt
+from ..tensor import Tensor, _make
+
+_NUMBER = (int, float, bool)
+
+
+def xp_of(a):
+    """The array module that owns ``a`` (NumPy, or e.g. CuPy), so one op body serves both."""
+    if type(a) is np.ndarray or not hasattr(a, "__array_namespace__"):
+        return np
+    return a.__array_namespace__()
+
+
+def as_tensor(x, dtype=None):
+    """Anything array-like -> a constant Tensor (Tensors pass through)."""
+    if isinstance(x, Tensor):
+        return x
+    from ..creation import tensor
+    return tensor(x, dtype=dtype)
+
+
+def operands(a, b):
+    """Bring two operands of an elementwise op to one dtype by PyTorch's promotion rules.
+
+    Returns Tensors, except that a Python number stays a number when the tensor's dtype already
+    absorbs it (NumPy then keeps the tensor's dtype) - the cheap, common case ``x * 2``."""
+    a_is_t = isinstance(a, Tensor)
+    b_is_t = isinstance(b, Tensor)
+    if a_is_t and b_is_t:
+        if a._data.dtype == b._data.dtype:
+            return a, b
+        dt = _dt.result_type(a, b)
+        return a._cast(dt), b._cast(dt)
+    if a_is_t:
+        b = _number(b)
+        if not isinstance(b, _NUMBER):
+            return operands(a, as_tensor(b))
+        return _absorb(a, b), b
+    if b_is_t:
+        a = _number(a)
+        if not isinstance(a, _NUMBER):
+            return operands(as_tensor(a), b)
+        return a, _absorb(b, a)
+    return as_tensor(a), as_tensor(b)
+
+
+def _number(x):
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray) and x.ndim == 0 and not isinstance(x, Tensor):
+        return x.item()
+    return x
+
+
+def _absorb(t, scalar):
+    """Cast tensor ``t`` when a Python scalar of a higher category (bool < int < float) meets it."""
+    kind = t._data.dtype.kind
+    if kind == "f":
+        return t
+    if isinstance(scalar, float):
+        return t._cast(_dt.get_default_dtype())
+    if kind == "b" and not isinstance(scalar, bool):
+        return t._cast(_dt.int64)
+    return t
+
+
+def shape_of(x):
+    return x._data.shape if isinstance(x, Tensor) else ()
+
+
+def norm_dim(dim, ndim, op="op"):
+    """Normalise ``dim`` (int, tuple, list or None) to a sorted tuple of non-negative axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, (int, np.integer)):
+        dim = (int(dim),)
+    out = []
+    n = max(ndim, 1)
+    for d in dim:
+        if not -n <= d < n:
+            raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                             f"(expected to be in range [{-n}, {n - 1}])")
+        out.append(d % n if ndim else 0)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: dimension list {tuple(dim)} names a dimension more than once")
+    return tuple(sorted(out))
+
+
+def norm_axis(d, ndim, op="op"):
+    """One dim -> non-negative axis, with a clear error."""
+    n = max(ndim, 1)
+    if not -n <= d < n:
+        raise IndexError(f"{op}: dimension {d} is out of range for a tensor with {ndim} dimensions "
+                         f"(expected to be in range [{-n}, {n - 1}])")
+    return d % n
+
+
+def wrap(arr):
+    return _make(np.asarray(arr) if not isinstance(arr, np.ndarray) else arr)

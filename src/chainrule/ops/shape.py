@@ -1,0 +1,427 @@
+"""Shape ops: reshape/view, permute/transpose, expand/sum_to, repeat, flip, cat/stack/split, pad.
+
+Each backward is the inverse movement of the gradient: reshape back, permute back, sum what expand
+copied, slice what cat joined.
+"""
+import numpy as np
+
+from ..errors import ShapeError
+from ..autograd.function import Op
+from ..tensor import Tensor
+from ._util import norm_axis, norm_dim
+
+
+class Reshape(Op):
+    """y = x viewed with a new shape;  dL/dx = g reshaped to x's shape"""
+    __slots__ = ("in_shape",)
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return x.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (reshape(g, ctx.in_shape),)
+
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        x = inputs[0]
+        return ShapeError(f"reshape/view: shape {tuple(params['shape'])} is invalid for a tensor of shape "
+                          f"{tuple(x.shape)} ({x.numel()} elements); the new shape must have the same number "
+                          f"of elements (use -1 for one dimension to be inferred)")
+
+
+class Permute(Op):
+    """y = x with axes reordered by ``dims``;  dL/dx = g permuted by the inverse order"""
+    __slots__ = ("dims",)
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return x.transpose(dims)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (permute(g, tuple(np.argsort(ctx.dims))),)
+
+
+class Expand(Op):
+    """y = x broadcast to ``shape`` (no copy);  dL/dx = g summed over the broadcast dims"""
+    __slots__ = ("in_shape",)
+    is_view = True
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        return np.broadcast_to(x, shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (sum_to(g, ctx.in_shape),)
+
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        return ShapeError(f"expand: a tensor of shape {tuple(inputs[0].shape)} cannot be expanded to "
+                          f"{tuple(params['shape'])}: only dimensions of size 1 can grow (and new dimensions "
+                          f"can be added on the left)")
+
+
+class SumTo(Op):
+    """y = x summed down to ``shape`` (the reverse of broadcasting);  dL/dx = g expanded back"""
+    __slots__ = ("in_shape",)
+
+    @staticmethod
+    def forward(ctx, x, shape):
+        ctx.in_shape = x.shape
+        lead = x.ndim - len(shape)
+        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
+        out = x.sum(axis=axes, keepdims=True) if axes else x
+        return out.reshape(shape)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (expand(g, ctx.in_shape),)
+
+
+class Repeat(Op):
+    """y = x tiled ``reps`` times per dim;  dL/dx = sum of the gradient over all the copies"""
+    __slots__ = ("in_shape", "reps")
+
+    @staticmethod
+    def forward(ctx, x, reps):
+        if len(reps) < x.ndim:
+            raise ValueError(f"repeat: number of repeat dims ({len(reps)}) can not be smaller than the number "
+                             f"of dimensions of the tensor ({x.ndim})")
+        shape = (1,) * (len(reps) - x.ndim) + x.shape
+        ctx.in_shape, ctx.reps = x.shape, reps
+        return np.tile(x.reshape(shape), reps)
+
+    @staticmethod
+    def backward(ctx, g):
+        shape = (1,) * (len(ctx.reps) - len(ctx.in_shape)) + tuple(ctx.in_shape)
+        split = []                                  # (r0, s0, r1, s1, ...): copy index next to position
+        for r, s in zip(ctx.reps, shape):
+            split += [r, s]
+        summed = g.reshape(split).sum(dim=tuple(range(0, 2 * len(shape), 2)))
+        return (summed.reshape(ctx.in_shape),)
+
+
+class Flip(Op):
+    """y = x reversed along ``dims``;  dL/dx = g reversed along the same dims"""
+    __slots__ = ("dims",)
+
+    @staticmethod
+    def forward(ctx, x, dims):
+        ctx.dims = dims
+        return np.flip(x, dims).copy()
+
+    @staticmethod
+    def backward(ctx, g):
+        return (flip(g, ctx.dims),)
+
+
+class Cat(Op):
+    """y = inputs joined along ``dim``;  dL/dx_i = the slice of g that x_i occupied"""
+    __slots__ = ("dim", "sizes")
+
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim, ctx.sizes = dim, [x.shape[dim] for x in xs]
+        return np.concatenate(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        grads, start = [], 0
+        lead = (slice(None),) * ctx.dim
+        for size, need in zip(ctx.sizes, ctx.needs_input_grad):
+            grads.append(g[lead + (slice(start, start + size),)] if need else None)
+            start += size
+        return tuple(grads)
+
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        shapes = ", ".join(str(tuple(t.shape)) for t in inputs)
+        return ShapeError(f"cat: tensors must have the same shape except in the concatenating dimension "
+                          f"{params['dim']}; got shapes {shapes}")
+
+
+class ConstantPad(Op):
+    """y = x surrounded by ``value``;  dL/dx = the centre slice of g"""
+    __slots__ = ("inner",)
+
+    @staticmethod
+    def forward(ctx, x, widths, value):
+        out = np.full(tuple(s + lo + hi for s, (lo, hi) in zip(x.shape, widths)), value, dtype=x.dtype)
+        ctx.inner = tuple(slice(lo, lo + s) for s, (lo, _) in zip(x.shape, widths))
+        out[ctx.inner] = x
+        return out
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g[ctx.inner],)
+
+
+# ---------------------------------------------------------------------- public functions
+def _shape_arg(shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = shape[0]
+    return tuple(int(s) for s in shape)
+
+
+def reshape(x, *shape):
+    shape = _shape_arg(shape)
+    if shape == x._data.shape:
+        return x
+    return Reshape.apply(x, shape=shape)
+
+
+view = reshape
+
+
+def view_as(x, other):
+    return reshape(x, other.shape)
+
+
+def flatten(x, start_dim=0, end_dim=-1):
+    nd = x._data.ndim
+    if nd == 0:
+        return reshape(x, 1)
+    s, e = norm_axis(start_dim, nd, "flatten"), norm_axis(end_dim, nd, "flatten")
+    if s > e:
+        raise ValueError(f"flatten: start_dim ({start_dim}) must come before end_dim ({end_dim})")
+    shape = x._data.shape
+    return reshape(x, shape[:s] + (-1 if 0 not in shape[s:e + 1] else 0,) + shape[e + 1:])
+
+
+def unflatten(x, dim, sizes):
+    shape = x._data.shape
+    d = norm_axis(dim, len(shape), "unflatten")
+    return reshape(x, shape[:d] + tuple(sizes) + shape[d + 1:])
+
+
+def squeeze(x, dim=None):
+    shape = x._data.shape
+    if dim is None:
+        return reshape(x, tuple(s for s in shape if s != 1))
+    dims = norm_dim(dim, len(shape), "squeeze")
+    return reshape(x, tuple(s for i, s in enumerate(shape) if not (i in dims and s == 1)))
+
+
+def unsqueeze(x, dim):
+    shape = x._data.shape
+    d = norm_axis(dim, len(shape) + 1, "unsqueeze")
+    return reshape(x, shape[:d] + (1,) + shape[d:])
+
+
+def permute(x, *dims):
+    dims = _shape_arg(dims)
+    nd = x._data.ndim
+    if len(dims) != nd:
+        raise ShapeError(f"permute: number of dims {len(dims)} doesn't match the tensor's {nd} dimensions "
+                         f"(shape {tuple(x.shape)})")
+    dims = tuple(norm_axis(d, nd, "permute") for d in dims)
+    if len(set(dims)) != nd:
+        raise ValueError(f"permute: repeated dim in {dims}")
+    if dims == tuple(range(nd)):
+        return x
+    return Permute.apply(x, dims=dims)
+
+
+def transpose(x, dim0, dim1):
+    nd = x._data.ndim
+    if nd < 2 and dim0 in (0, -1) and dim1 in (0, -1):
+        return x
+    d0, d1 = norm_axis(dim0, nd, "transpose"), norm_axis(dim1, nd, "transpose")
+    dims = list(range(nd))
+    dims[d0], dims[d1] = dims[d1], dims[d0]
+    return permute(x, dims)
+
+
+swapaxes = transpose
+
+
+def t(x):
+    if x._data.ndim > 2:
+        raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}")
+    return transpose(x, 0, -1) if x._data.ndim == 2 else x
+
+
+def T(x):
+    return permute(x, tuple(range(x._data.ndim - 1, -1, -1)))
+
+
+def mT(x):
+    if x._data.ndim < 2:
+        raise ValueError(f"mT: tensor must have at least 2 dimensions, got shape {tuple(x.shape)}")
+    return transpose(x, -2, -1)
+
+
+def movedim(x, source, destination):
+    nd = x._data.ndim
+    src = [norm_axis(s, nd, "movedim") for s in ((source,) if isinstance(source, int) else source)]
+    dst = [norm_axis(d, nd, "movedim") for d in ((destination,) if isinstance(destination, int) else destination)]
+    order = [d for d in range(nd) if d not in src]
+    for d, s in sorted(zip(dst, src)):
+        order.insert(d, s)
+    return permute(x, order)
+
+
+def expand(x, *sizes):
+    sizes = _shape_arg(sizes)
+    shape = x._data.shape
+    lead = len(sizes) - len(shape)
+    if lead < 0:
+        raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
+                         f"number of dimensions in the tensor ({len(shape)}, shape {tuple(shape)})")
+    target = tuple(s if s != -1 else shape[i - lead] for i, s in enumerate(sizes))
+    if target == shape:
+        return x
+    return Expand.apply(x, shape=target)
+
+
+def expand_as(x, other):
+    return expand(x, other.shape)
+
+
+broadcast_to = expand
+
+
+def broadcast_tensors(*tensors):
+    shape = np.broadcast_shapes(*(t.shape for t in tensors))
+    return tuple(expand(t, shape) for t in tensors)
+
+
+def sum_to(g, shape):
+    """Sum ``g`` down to ``shape`` (undo broadcasting); a no-op when the shapes already agree."""
+    if g._data.shape == tuple(shape):
+        return g
+    return SumTo.apply(g, shape=tuple(shape))
+
+
+def repeat(x, *reps):
+    return Repeat.apply(x, reps=_shape_arg(reps))
+
+
+def tile(x, dims):
+    dims = tuple(dims)
+    if len(dims) < x._data.ndim:
+        dims = (1,) * (x._data.ndim - len(dims)) + dims
+    return repeat(x, dims)
+
+
+def flip(x, *dims):
+    dims = _shape_arg(dims)
+    return Flip.apply(x, dims=norm_dim(dims, x._data.ndim, "flip"))
+
+
+def cat(tensors, dim=0):
+    tensors = [t for t in tensors]
+    if not tensors:
+        raise ValueError("cat: expected a non-empty list of Tensors")
+    from ._util import operands
+    first = tensors[0]
+    if any(t._data.dtype != first._data.dtype for t in tensors):
+        from .. import dtypes as _dt
+        dt = _dt.result_type(*tensors)
+        tensors = [t._cast(dt) for t in tensors]
+    nd = first._data.ndim
+    if nd == 0:
+        raise ShapeError("cat: zero-dimensional tensor cannot be concatenated; use stack")
+    if any(t._data.ndim != nd for t in tensors):
+        shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
+        raise ShapeError(f"cat: tensors must have the same number of dimensions; got shapes {shapes}")
+    return Cat.apply(*tensors, dim=norm_axis(dim, nd, "cat"))
+
+
+concat = concatenate = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: expected a non-empty list of Tensors")
+    shapes = {tuple(t.shape) for t in tensors}
+    if len(shapes) > 1:
+        raise ShapeError(f"stack: expects each tensor to be equal size, got shapes "
+                         f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
+    d = norm_axis(dim, tensors[0]._data.ndim + 1, "stack")
+    return cat([unsqueeze(t, d) for t in tensors], dim=d)
+
+
+def hstack(tensors):
+    tensors = list(tensors)
+    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+
+
+def vstack(tensors):
+    return cat([t if t._data.ndim > 1 else reshape(t, 1, -1) for t in tensors], 0)
+
+
+def narrow(x, dim, start, length):
+    d = norm_axis(dim, x._data.ndim, "narrow")
+    return x[(slice(None),) * d + (slice(start, start + length),)]
+
+
+def split(x, split_size_or_sections, dim=0):
+    d = norm_axis(dim, x._data.ndim, "split")
+    n = x._data.shape[d]
+    if isinstance(split_size_or_sections, int):
+        size = split_size_or_sections
+        if size <= 0:
+            raise ValueError(f"split: split_size must be positive, got {size}")
+        sizes = [size] * (n // size) + ([n % size] if n % size else [])
+    else:
+        sizes = list(split_size_or_sections)
+        if sum(sizes) != n:
+            raise ShapeError(f"split: split sizes {sizes} sum to {sum(sizes)} but dimension {dim} has size {n}")
+    out, start = [], 0
+    for s in sizes:
+        out.append(narrow(x, d, start, s))
+        start += s
+    return tuple(out)
+
+
+def chunk(x, chunks, dim=0):
+    n = x._data.shape[norm_axis(dim, x._data.ndim, "chunk")]
+    size = max(1, -(-n // chunks))
+    return split(x, size, dim)
+
+
+def unbind(x, dim=0):
+    d = norm_axis(dim, x._data.ndim, "unbind")
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(x._data.shape[d]))
+
+
+def pad(x, pad, mode="constant", value=0.0):
+    """PyTorch's ``F.pad``: ``pad`` lists (left, right) widths starting from the last dimension.
+    Negative widths crop. Modes: constant, reflect, replicate, circular."""
+    pad = tuple(int(p) for p in pad)
+    nd = x._data.ndim
+    if len(pad) % 2 or len(pad) // 2 > nd:
+        raise ValueError(f"pad: padding length must be even and cover at most {nd} dims, got {pad}")
+    widths = [(0, 0)] * nd
+    for i in range(len(pad) // 2):
+        widths[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    if any(lo < 0 or hi < 0 for lo, hi in widths):       # crop first, then pad the rest
+        crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(x._data.shape, widths))
+        x = x[crop]
+        widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
+    if mode == "constant":
+        return ConstantPad.apply(x, widths=tuple(widths), value=value)
+    np_mode = {"reflect": "reflect", "replicate": "edge", "circular": "wrap"}.get(mode)
+    if np_mode is None:
+        raise ValueError(f"pad: mode must be 'constant', 'reflect', 'replicate' or 'circular', got {mode!r}")
+    # A non-constant pad is a gather: output position -> source index along each padded axis, so the
+    # backward (scatter-add of the gradient) comes from indexing.
+    out = x
+    for axis, (lo, hi) in enumerate(widths):
+        if lo or hi:
+            n = out._data.shape[axis]
+            if mode == "reflect" and (lo >= n or hi >= n):
+                raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dimension size {n}")
+            idx = np.pad(np.arange(n), (lo, hi), mode=np_mode)
+            out = out[(slice(None),) * axis + (idx,)]
+    return out

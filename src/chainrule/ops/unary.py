@@ -1,0 +1,482 @@
+"""Elementwise functions and activations, each with its derivative.
+
+Backward rules use Tensor ops on the saved input/output, so they can be differentiated again.
+"""
+import math
+
+import numpy as np
+
+from ..autograd.function import Op
+from ._util import xp_of
+from .arithmetic import scale_by, where
+
+
+class Exp(Op):
+    """y = e^x;   dL/dx = g * y"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).exp(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * ctx.output,)
+
+
+class Log(Op):
+    """y = ln x;   dL/dx = g / x"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).log(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g / x,)
+
+
+class Log1p(Op):
+    """y = ln(1 + x);   dL/dx = g / (1 + x)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).log1p(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g / (x + 1),)
+
+
+class Sqrt(Op):
+    """y = sqrt(x);   dL/dx = g / (2 y)"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).sqrt(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g / (ctx.output * 2),)
+
+
+class Abs(Op):
+    """y = |x|;   dL/dx = g * sign(x)   (0 at x = 0)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).abs(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g * sign(x),)
+
+
+class Sign(Op):
+    """y = sign(x);   dL/dx = 0"""
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).sign(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * 0,)
+
+
+class Sin(Op):
+    """y = sin x;   dL/dx = g cos x"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).sin(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g * cos(x),)
+
+
+class Cos(Op):
+    """y = cos x;   dL/dx = -g sin x"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).cos(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (-g * sin(x),)
+
+
+class Tanh(Op):
+    """y = tanh x;   dL/dx = g (1 - y²)"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).tanh(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * (1 - y * y),)
+
+
+class Sigmoid(Op):
+    """y = 1 / (1 + e^-x);   dL/dx = g y (1 - y)"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return _sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * y * (1 - y),)
+
+
+def _sigmoid(x):
+    # with e = exp(-|x|) <= 1: σ(x) = 1/(1+e) for x >= 0 and e/(1+e) for x < 0 - no overflow, and full
+    # relative precision in the tails (σ(-40) = 4.2e-18, not 0)
+    xp = xp_of(x)
+    e = xp.exp(-xp.abs(x))
+    r = 1 / (1 + e)
+    return xp.where(x >= 0, r, e * r)
+
+
+class Relu(Op):
+    """y = max(x, 0);   dL/dx = g where x > 0"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).maximum(x, 0)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (scale_by(g, ctx.output._data > 0),)
+
+
+class LeakyRelu(Op):
+    """y = x if x > 0 else slope x;   dL/dx = g (1 or slope)"""
+    __slots__ = ("scale",)
+
+    @staticmethod
+    def forward(ctx, x, slope):
+        pos = x > 0
+        ctx.scale = xp_of(x).where(pos, x.dtype.type(1), x.dtype.type(slope))
+        return x * ctx.scale
+
+    @staticmethod
+    def backward(ctx, g):
+        return (scale_by(g, ctx.scale),)
+
+
+class Elu(Op):
+    """y = x if x > 0 else alpha (e^x - 1);   dL/dx = g (1 or y + alpha)"""
+    __slots__ = ("alpha", "pos")
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, alpha):
+        xp = xp_of(x)
+        ctx.alpha, ctx.pos = alpha, x > 0
+        return xp.where(ctx.pos, x, alpha * xp.expm1(xp.minimum(x, 0)))
+
+    @staticmethod
+    def backward(ctx, g):
+        return (where(ctx.pos, g, g * (ctx.output + ctx.alpha)),)
+
+
+class Erf(Op):
+    """y = erf x;   dL/dx = g 2/sqrt(pi) e^(-x²)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return erf_array(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g * (exp(-(x * x)) * (2 / math.sqrt(math.pi))),)
+
+
+class Gelu(Op):
+    """y = x Φ(x) (exact) or its tanh approximation;   dL/dx = g (Φ(x) + x φ(x))"""
+    __slots__ = ("approximate",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, approximate):
+        ctx.approximate = approximate
+        half = x.dtype.type(0.5)
+        if approximate == "tanh":
+            inner = x.dtype.type(math.sqrt(2 / math.pi)) * (x + x.dtype.type(0.044715) * x * x * x)
+            return half * x * (1 + xp_of(x).tanh(inner))
+        return half * x * (1 + erf_array(x * x.dtype.type(1 / math.sqrt(2))))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        if ctx.approximate == "tanh":
+            k = math.sqrt(2 / math.pi)
+            th = tanh(k * (x + 0.044715 * x * x * x))
+            d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (k * (1 + 3 * 0.044715 * x * x))
+            return (g * d,)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
+        pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
+        return (g * (cdf + x * pdf),)
+
+
+class Silu(Op):
+    """y = x σ(x);   dL/dx = g σ(x) (1 + x (1 - σ(x)))"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return x * _sigmoid(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        s = sigmoid(x)
+        return (g * (s * (1 + x * (1 - s))),)
+
+
+class Softplus(Op):
+    """y = log(1 + e^(βx)) / β  (= x where βx > threshold);   dL/dx = g σ(βx)"""
+    __slots__ = ("beta", "threshold")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, beta, threshold):
+        ctx.beta, ctx.threshold = beta, threshold
+        bx = x * x.dtype.type(beta)
+        xp = xp_of(x)
+        return xp.where(bx > threshold, x, xp.logaddexp(x.dtype.type(0), bx) / x.dtype.type(beta))
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        bx = x * ctx.beta
+        return (where(bx._data > ctx.threshold, g, g * sigmoid(bx)),)
+
+
+# ---------------------------------------------------------------------- erf without SciPy
+# W. J. Cody's rational Chebyshev approximations (Math. Comp. 1969), accurate to ~1e-16 on each range.
+_A = (3.16112374387056560e00, 1.13864154151050156e02, 3.77485237685302021e02, 3.20937758913846947e03,
+      1.85777706184603153e-1)
+_B = (2.36012909523441209e01, 2.44024637934444173e02, 1.28261652607737228e03, 2.84423683343917062e03)
+_C = (5.64188496988670089e-1, 8.88314979438837594e00, 6.61191906371416295e01, 2.98635138197400131e02,
+      8.81952221241769090e02, 1.71204761263407058e03, 2.05107837782607147e03, 1.23033935479799725e03,
+      2.15311535474403846e-8)
+_D = (1.57449261107098347e01, 1.17693950891312499e02, 5.37181101862009858e02, 1.62138957456669019e03,
+      3.29079923573345963e03, 4.36261909014324716e03, 3.43936767414372164e03, 1.23033935480374942e03)
+_P = (3.05326634961232344e-1, 3.60344899949804439e-1, 1.25781726111229246e-1, 1.60837851487422766e-2,
+      6.58749161529837803e-4, 1.63153871373020978e-2)
+_Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1, 6.05183413124413191e-2,
+      2.33520497626869185e-3)
+
+
+def erf_array(x):
+    """erf on an array, float64 internally (max error ~1e-16), returned in x's dtype."""
+    xp = xp_of(x)
+    z = xp.abs(x.astype(np.float64))
+    out = xp.empty_like(z)
+    small = z <= 0.46875
+    mid = (z > 0.46875) & (z <= 4.0)
+    big = z > 4.0
+    if small.any():
+        y = z[small]
+        ysq = y * y
+        num, den = _A[4] * ysq, ysq
+        for i in range(3):
+            num, den = (num + _A[i]) * ysq, (den + _B[i]) * ysq
+        out[small] = y * (num + _A[3]) / (den + _B[3])
+    if mid.any():
+        y = z[mid]
+        num, den = _C[8] * y, y
+        for i in range(7):
+            num, den = (num + _C[i]) * y, (den + _D[i]) * y
+        erfc = (num + _C[7]) / (den + _D[7])
+        out[mid] = 1.0 - _exp_sq(y) * erfc
+    if big.any():
+        y = z[big]
+        ysq = 1.0 / (y * y)
+        num, den = _P[5] * ysq, ysq
+        for i in range(4):
+            num, den = (num + _P[i]) * ysq, (den + _Q[i]) * ysq
+        r = ysq * (num + _P[4]) / (den + _Q[4])
+        erfc = (1.0 / math.sqrt(math.pi) - r) / y
+        out[big] = 1.0 - _exp_sq(y) * erfc
+    out = xp.copysign(out, x.astype(np.float64))
+    return out.astype(x.dtype) if x.dtype != np.float64 else out
+
+
+def _exp_sq(y):
+    # exp(-y²) computed as exp(-ysq16²) exp(-del) to keep precision (Cody's trick)
+    ysq = np.trunc(y * 16.0) / 16.0
+    d = (y - ysq) * (y + ysq)
+    return np.exp(-ysq * ysq) * np.exp(-d)
+
+
+# ---------------------------------------------------------------------- public functions
+def _floatify(x):
+    from .. import dtypes as _dt
+    return x if x._data.dtype.kind == "f" else x._cast(_dt.get_default_dtype())
+
+
+def exp(x):
+    return Exp.apply(_floatify(x))
+
+
+def log(x):
+    return Log.apply(_floatify(x))
+
+
+def log1p(x):
+    return Log1p.apply(_floatify(x))
+
+
+def log2(x):
+    return log(x) * (1 / math.log(2))
+
+
+def log10(x):
+    return log(x) * (1 / math.log(10))
+
+
+def expm1(x):
+    return exp(x) - 1
+
+
+def sqrt(x):
+    return Sqrt.apply(_floatify(x))
+
+
+def rsqrt(x):
+    return 1 / sqrt(x)
+
+
+def reciprocal(x):
+    return 1 / _floatify(x)
+
+
+def square(x):
+    return x * x
+
+
+def abs(x):
+    return Abs.apply(x)
+
+
+def sign(x):
+    return Sign.apply(x)
+
+
+def sin(x):
+    return Sin.apply(_floatify(x))
+
+
+def cos(x):
+    return Cos.apply(_floatify(x))
+
+
+def tan(x):
+    return sin(x) / cos(x)
+
+
+def tanh(x):
+    return Tanh.apply(_floatify(x))
+
+
+def sigmoid(x):
+    return Sigmoid.apply(_floatify(x))
+
+
+def relu(x, inplace=False):
+    return Relu.apply(x)
+
+
+def relu6(x, inplace=False):
+    from .arithmetic import clamp
+    return clamp(x, 0.0, 6.0)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    return LeakyRelu.apply(x, slope=negative_slope)
+
+
+def elu(x, alpha=1.0, inplace=False):
+    return Elu.apply(x, alpha=alpha)
+
+
+def erf(x):
+    return Erf.apply(_floatify(x))
+
+
+def gelu(x, approximate="none"):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+    return Gelu.apply(x, approximate=approximate)
+
+
+def silu(x, inplace=False):
+    return Silu.apply(x)
+
+
+def softplus(x, beta=1.0, threshold=20.0):
+    return Softplus.apply(x, beta=beta, threshold=threshold)
+
+
+def floor(x):
+    return _no_grad_unary(x, np.floor)
+
+
+def ceil(x):
+    return _no_grad_unary(x, np.ceil)
+
+
+def round(x, decimals=0):
+    return _no_grad_unary(x, lambda a: np.round(a, decimals))
+
+
+def trunc(x):
+    return _no_grad_unary(x, np.trunc)
+
+
+def _no_grad_unary(x, fn):
+    """Piecewise-constant functions: the gradient is zero almost everywhere (as PyTorch)."""
+    from ._util import wrap
+    out = wrap(fn(x._data))
+    if x._requires_grad:
+        return out + x * 0 if out._data.dtype.kind == "f" else out
+    return out
+
+
+def isnan(x):
+    from ._util import wrap
+    return wrap(np.isnan(x._data))
+
+
+def isinf(x):
+    from ._util import wrap
+    return wrap(np.isinf(x._data))
+
+
+def isfinite(x):
+    from ._util import wrap
+    return wrap(np.isfinite(x._data))

@@ -1,0 +1,2 @@
+"""chainrule.optim: optimisers and learning-rate schedulers (filled by the optim issue)."""
+__all__ = []

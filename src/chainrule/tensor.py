@@ -1,0 +1,349 @@
+"""Tensor: an n-d array (``_data``, a NumPy array), and, when it requires grad, the node that made it.
+
+Everything differentiable lives in ``chainrule.ops`` (forward and backward side by side) and is attached
+as a method at the bottom of this file. This file holds only the data structure and its plain methods.
+"""
+import numpy as np
+
+from . import dtypes as _dt
+from .autograd import function as _function
+from .autograd.function import RemovableHandle
+from .autograd.grad_mode import STATE
+
+__all__ = ["Tensor", "Size"]
+
+
+class Size(tuple):
+    """A tensor's shape: a tuple with PyTorch's ``torch.Size`` niceties."""
+    __slots__ = ()
+
+    def numel(self):
+        n = 1
+        for s in self:
+            n *= s
+        return n
+
+    def __repr__(self):
+        return f"chainrule.Size({list(self)})"
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and backpropagate through them.
+
+    ``_data``            the values (a NumPy array; any array module with the same API could flow through)
+    ``grad``             the accumulated gradient dL/dself (a Tensor), filled by ``backward()``
+    ``grad_fn``          the node that made this tensor (None for leaves)
+    ``_vc``              version counter shared with views: in-place writes bump it, so backward can tell
+                         that a value it saved was overwritten
+    """
+    __slots__ = ("_data", "_requires_grad", "grad", "grad_fn", "_vc", "_hooks", "__weakref__")
+    __array_ufunc__ = None          # make `ndarray * tensor` defer to Tensor.__rmul__
+    __array_priority__ = 1000
+
+    def __init__(self, data=(), dtype=None, requires_grad=False):
+        from .creation import _to_array
+        arr = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype(), float_default=True)
+        self._data = arr
+        self._requires_grad = False
+        self.grad = None
+        self.grad_fn = None
+        self._vc = [0]
+        self._hooks = None
+        if requires_grad:
+            self.requires_grad_(True)
+
+    # ------------------------------------------------------------------ attributes
+    @property
+    def data(self):
+        """The values as a Tensor outside the graph (sharing memory). Writes to it are not tracked."""
+        return _make(self._data, False, None, None)
+
+    @data.setter
+    def data(self, value):
+        arr = value._data if isinstance(value, Tensor) else np.asarray(value)
+        self._data = arr
+
+    @property
+    def requires_grad(self):
+        return self._requires_grad
+
+    @requires_grad.setter
+    def requires_grad(self, flag):
+        self.requires_grad_(flag)
+
+    def requires_grad_(self, requires_grad=True):
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False): you can only change requires_grad of leaf tensors; "
+                               "use .detach() to get a tensor outside the graph")
+        if requires_grad and self._data.dtype.kind not in "fc":
+            raise RuntimeError(f"only Tensors of floating point dtype can require gradients; this one is "
+                               f"{self.dtype}. Fix: create it with dtype=chainrule.float32 or call .float()")
+        self._requires_grad = bool(requires_grad)
+        return self
+
+    @property
+    def shape(self):
+        return Size(self._data.shape)
+
+    def size(self, dim=None):
+        if dim is None:
+            return Size(self._data.shape)
+        return self._data.shape[dim]
+
+    @property
+    def dtype(self):
+        return _dt.from_numpy_dtype(self._data.dtype)
+
+    @property
+    def ndim(self):
+        return self._data.ndim
+
+    def dim(self):
+        return self._data.ndim
+
+    def numel(self):
+        return self._data.size
+
+    nelement = numel
+
+    def element_size(self):
+        return self._data.itemsize
+
+    @property
+    def device(self):
+        return "cpu"
+
+    @property
+    def is_leaf(self):
+        return self.grad_fn is None
+
+    def is_floating_point(self):
+        return self._data.dtype.kind == "f"
+
+    def is_contiguous(self):
+        return bool(self._data.flags.c_contiguous)
+
+    # ------------------------------------------------------------------ conversion
+    def item(self):
+        if self._data.size != 1:
+            raise ValueError(f"item(): only a tensor with one element can be converted to a Python number; "
+                             f"this one has shape {tuple(self._data.shape)} ({self._data.size} elements)")
+        return self._data.reshape(()).item()
+
+    def tolist(self):
+        return self._data.tolist()
+
+    def numpy(self, force=False):
+        if self._requires_grad and not force:
+            raise RuntimeError("Can't call numpy() on a Tensor that requires grad. "
+                               "Use tensor.detach().numpy() instead.")
+        return self._data
+
+    def __array__(self, dtype=None, copy=None):
+        arr = self.numpy()
+        return arr if dtype is None else arr.astype(dtype)
+
+    def __len__(self):
+        if self._data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self._data.shape[0]
+
+    def __iter__(self):
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __bool__(self):
+        if self._data.size != 1:
+            raise RuntimeError(f"Boolean value of Tensor with more than one value is ambiguous "
+                               f"(shape {tuple(self._data.shape)}); use .any() or .all()")
+        return bool(self._data.reshape(()))
+
+    def __float__(self):
+        return float(self.item())
+
+    def __int__(self):
+        return int(self.item())
+
+    def __index__(self):
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
+            raise TypeError("only integer tensors of a single element can be converted to an index")
+        return int(self.item())
+
+    def __hash__(self):
+        return id(self)
+
+    def __format__(self, spec):
+        if self._data.ndim == 0:
+            return format(self._data.item(), spec)
+        return format(repr(self), spec)
+
+    def __repr__(self):
+        arr = self._data
+        kind = arr.dtype.kind
+        opts = {"separator": ", ", "prefix": "tensor("}
+        if kind == "f":
+            opts["formatter"] = {"float_kind": _float_formatter(arr)}
+        body = np.array2string(arr, **opts) if arr.size else "[]"
+        extra = ""
+        if arr.dtype not in (np.float32, np.int64, np.bool_) or arr.size == 0:
+            extra += f", dtype={self.dtype}"
+        if arr.size == 0 and arr.ndim != 1:
+            extra += f", size={tuple(arr.shape)}"
+        if self.grad_fn is not None:
+            extra += f", grad_fn={self.grad_fn!r}"
+        elif self._requires_grad:
+            extra += ", requires_grad=True"
+        return f"tensor({body}{extra})"
+
+    __str__ = __repr__
+
+    def __deepcopy__(self, memo):
+        if self.grad_fn is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support deepcopy; "
+                               "call .detach() first")
+        new = _make(self._data.copy(), self._requires_grad, None, None)
+        if type(self) is not Tensor:
+            new.__class__ = type(self)
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        memo[id(self)] = new
+        return new
+
+    # ------------------------------------------------------------------ graph
+    def detach(self):
+        """Same values (shared memory and version counter), cut from the graph."""
+        return _make(self._data, False, None, self._vc)
+
+    def detach_(self):
+        self.grad_fn = None
+        self._requires_grad = False
+        return self
+
+    def retain_grad(self):
+        """Keep ``.grad`` for a non-leaf tensor too (leaves always keep it)."""
+        if self.grad_fn is None:
+            if not self._requires_grad:
+                raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
+            return
+        import weakref
+        self.grad_fn._retain = weakref.ref(self)
+
+    @property
+    def retains_grad(self):
+        return self.grad_fn is not None and self.grad_fn._retain is not None and self.grad_fn._retain() is self
+
+    def register_hook(self, hook):
+        """``hook(grad) -> Tensor or None``: called with this tensor's gradient; a returned Tensor replaces it."""
+        if not self._requires_grad:
+            raise RuntimeError("cannot register a hook on a tensor that doesn't require gradient")
+        if self.grad_fn is not None:
+            return self.grad_fn.register_prehook(hook)
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return RemovableHandle(self._hooks, hook)
+
+    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+        """Backpropagate from this tensor: add d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``."""
+        from .autograd.engine import backward
+        backward(self, gradient, retain_graph, create_graph, inputs)
+
+    # ------------------------------------------------------------------ dtype conversion (differentiable)
+    def to(self, *args, **kwargs):
+        """``.to(dtype)``; device arguments ('cpu') are accepted and ignored."""
+        dtype = kwargs.pop("dtype", None)
+        copy = kwargs.pop("copy", False)
+        kwargs.pop("non_blocking", None)
+        kwargs.pop("device", None)
+        for a in args:
+            if isinstance(a, Tensor):
+                dtype = a.dtype
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
+                if a.startswith(("cuda", "mps")):
+                    raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
+            elif a is not None:
+                dtype = a
+        if dtype is None:
+            return self.clone() if copy else self
+        return self._cast(_dt.as_dtype(dtype), copy)
+
+    def _cast(self, dtype, copy=False):
+        from .ops.arithmetic import cast
+        if dtype.np == self._data.dtype and not copy:
+            return self
+        return cast(self, dtype)
+
+    def type(self, dtype=None):
+        if dtype is None:
+            return f"chainrule.{self.dtype.name.capitalize()}Tensor"
+        return self._cast(_dt.as_dtype(dtype))
+
+    def type_as(self, other):
+        return self._cast(other.dtype)
+
+    def float(self):
+        return self._cast(_dt.float32)
+
+    def double(self):
+        return self._cast(_dt.float64)
+
+    def half(self):
+        return self._cast(_dt.float16)
+
+    def long(self):
+        return self._cast(_dt.int64)
+
+    def int(self):
+        return self._cast(_dt.int32)
+
+    def bool(self):
+        return self._cast(_dt.bool_)
+
+    def cpu(self):
+        return self
+
+    def cuda(self, *args, **kwargs):
+        raise RuntimeError("chainrule runs on the CPU (NumPy); there is no CUDA device")
+
+    def contiguous(self):
+        if self._data.flags.c_contiguous:
+            return self
+        return self.clone()
+
+
+def _make(data, requires_grad=False, grad_fn=None, vc=None):
+    """Fast constructor used by every op: no conversion, no checks."""
+    t = Tensor.__new__(Tensor)
+    t._data = data
+    t._requires_grad = requires_grad
+    t.grad = None
+    t.grad_fn = grad_fn
+    t._vc = [0] if vc is None else vc
+    t._hooks = None
+    return t
+
+
+def _float_formatter(arr):
+    finite = arr[np.isfinite(arr)] if arr.size else arr
+    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
+        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
+    big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
+    if big:
+        return lambda v: f"{v:.4e}"
+    return lambda v: f"{v:.4f}"
+
+
+def _to_tensor(x):
+    if isinstance(x, Tensor):
+        return x
+    from .creation import tensor
+    return tensor(x)
+
+
+_function._bind(Tensor, _make, _to_tensor)
+
+# ---- the differentiable methods and operators; each is defined with its backward rule in chainrule/ops ----
+from .ops import methods as _methods  # noqa: E402  (the ops import Tensor from this module)
+
+_methods.attach(Tensor)
