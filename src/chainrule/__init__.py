@@ -10,6 +10,10 @@ import warnings as _warnings
 # warnings raised from chainrule's own op code only (a filter costs nothing on the normal path).
 _warnings.filterwarnings("ignore", category=RuntimeWarning, module=r"chainrule\.")
 
+from . import _allocator  # noqa: E402
+
+_allocator.tune()
+
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: E402
                      int32, int64, set_default_dtype, uint8, promote_types, result_type as _result_type)
 from .tensor import Size, Tensor  # noqa: E402

@@ -6,6 +6,7 @@ as a method at the bottom of this file. This file holds only the data structure 
 import numpy as np
 
 from . import dtypes as _dt
+from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.function import RemovableHandle
 from .autograd.grad_mode import STATE
@@ -246,8 +247,7 @@ class Tensor:
 
     def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
         """Backpropagate from this tensor: add d(self)/d(leaf) (times ``gradient``) into every leaf's ``.grad``."""
-        from .autograd.engine import backward
-        backward(self, gradient, retain_graph, create_graph, inputs)
+        _engine.backward(self, gradient, retain_graph, create_graph, inputs)
 
     # ------------------------------------------------------------------ dtype conversion (differentiable)
     def to(self, *args, **kwargs):

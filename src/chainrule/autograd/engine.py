@@ -13,6 +13,7 @@ import os
 
 import numpy as np
 
+from . import function as _fn
 from .function import Function
 from .grad_mode import STATE
 
@@ -43,23 +44,18 @@ def _topo_order(roots):
     return order
 
 
-def _accumulate(buffers, key, g):
-    prev = buffers.get(key)
-    buffers[key] = g if prev is None else prev + g
-
-
 def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     """Shared core of ``backward`` and ``grad``. ``capture``: tensors whose gradients to return instead
     of accumulating into leaves' ``.grad``."""
-    from ..tensor import Tensor
     node_grads = {}      # node -> gradient w.r.t. its output
-    leaf_grads = {}      # leaf tensor -> gradient
+    leaf_grads = {}      # id(leaf) -> [leaf, gradient]   (ids: Tensor.__eq__ is elementwise)
     root_nodes = []
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
-            _accumulate(leaf_grads, t, g)
+            _add_leaf_grad(leaf_grads, t, g)
         else:
-            _accumulate(node_grads, t.grad_fn, g)
+            prev = node_grads.get(t.grad_fn)
+            node_grads[t.grad_fn] = g if prev is None else prev + g
             root_nodes.append(t.grad_fn)
 
     order = _topo_order(root_nodes)
@@ -87,7 +83,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     owner.grad = g if create_graph else _own(g)
             if captured_nodes is not None:
                 if node in captured_nodes:
-                    captured[captured_nodes[node]] = g
+                    captured[id(captured_nodes[node])] = g
                 if node not in run_nodes:
                     continue                  # grad() runs only what leads to a requested input
             grads = node._call_backward(g)
@@ -97,9 +93,10 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 if edge is None or gi is None:
                     continue
                 if isinstance(edge, Function):
-                    _accumulate(node_grads, edge, gi)
+                    prev = node_grads.get(edge)
+                    node_grads[edge] = gi if prev is None else prev + gi
                 else:
-                    _accumulate(leaf_grads, edge, gi)
+                    _add_leaf_grad(leaf_grads, edge, gi)
             if not retain_graph:
                 node._saved = None
                 node._out = None
@@ -109,11 +106,11 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
 
     if capture is not None:
         for t in capture:
-            if t.grad_fn is None and t in leaf_grads:
-                captured[t] = _leaf_hooks(t, leaf_grads[t])
+            if t.grad_fn is None and id(t) in leaf_grads:
+                captured[id(t)] = _leaf_hooks(t, leaf_grads[id(t)][1])
         return captured
 
-    for leaf, g in leaf_grads.items():
+    for leaf, g in leaf_grads.values():
         if not leaf._requires_grad:
             continue
         g = _leaf_hooks(leaf, g)
@@ -136,6 +133,14 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     return None
 
 
+def _add_leaf_grad(leaf_grads, leaf, g):
+    entry = leaf_grads.get(id(leaf))
+    if entry is None:
+        leaf_grads[id(leaf)] = [leaf, g]
+    else:
+        entry[1] = entry[1] + g
+
+
 def _leaf_hooks(leaf, g):
     if leaf._hooks:
         for hook in leaf._hooks:
@@ -149,12 +154,11 @@ def _own(g):
     """A gradient stored in ``.grad`` must own writable memory that nothing else aliases: optimisers and
     clip_grad_norm_ update it in place. Rules may hand out views (expand, reshape) or the incoming
     gradient itself (add), so copy unless it is a fresh array of its own."""
-    from ..tensor import _make
     arr = g._data
     if arr.base is not None or not arr.flags.writeable or _own.seen.get(id(arr)) is arr:
         arr = arr.copy()
     _own.seen[id(arr)] = arr
-    return _make(arr)
+    return _fn._make(arr)
 
 
 _own.seen = {}
@@ -193,8 +197,7 @@ def _check_anomaly(node, grads):
 
 
 def _prepare_roots(outputs, grad_outputs, create_graph, api):
-    from ..tensor import Tensor, _make
-    from ..creation import as_tensor
+    Tensor, _make = _fn._Tensor, _fn._make
     if isinstance(outputs, Tensor):
         outputs = (outputs,)
     outputs = tuple(outputs)
@@ -205,6 +208,10 @@ def _prepare_roots(outputs, grad_outputs, create_graph, api):
         raise RuntimeError(f"{api}: got {len(outputs)} outputs but {len(grad_outputs)} grad_outputs")
     roots, grads = [], []
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
+        if g is None and t._requires_grad and t._data.size == 1:     # loss.backward(): seed with 1
+            roots.append(t)
+            grads.append(_make(np.ones(t._data.shape, t._data.dtype)))
+            continue
         if not t._requires_grad:
             raise RuntimeError(f"{api}: element {i} of tensors does not require grad and does not have a "
                                f"grad_fn. Did you create it under no_grad(), or forget requires_grad=True on "
@@ -217,7 +224,7 @@ def _prepare_roots(outputs, grad_outputs, create_graph, api):
                                    f"first (out.sum().backward()).")
             g = _make(np.ones(t._data.shape, t._data.dtype))
         else:
-            g = as_tensor(g)
+            g = g if isinstance(g, Tensor) else _fn._tensor_factory(g)
             if g._data.shape != t._data.shape:
                 raise RuntimeError(f"{api}: mismatch in shape: grad_output[{i}] has shape {tuple(g.shape)} "
                                    f"and output[{i}] has shape {tuple(t.shape)}")
@@ -238,11 +245,10 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
     roots, grads = _prepare_roots(tensors, grad_tensors, create_graph, "backward")
     try:
         if inputs is not None:
-            from ..tensor import Tensor
-            inputs = (inputs,) if isinstance(inputs, Tensor) else tuple(inputs)
+            inputs = (inputs,) if isinstance(inputs, _fn._Tensor) else tuple(inputs)
             captured = _run(roots, grads, retain_graph, create_graph, capture=inputs)
             for t in inputs:
-                g = captured.get(t)
+                g = captured.get(id(t))
                 if g is not None:
                     t.grad = (g if create_graph else _own(g)) if t.grad is None else t.grad + g
             return
@@ -271,7 +277,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         _own.seen.clear()
     result = []
     for i, t in enumerate(inputs):
-        g = captured.get(t)
+        g = captured.get(id(t))
         if g is None:
             if materialize_grads:
                 g = _make(np.zeros(t._data.shape, t._data.dtype))

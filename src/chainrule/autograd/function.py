@@ -32,6 +32,7 @@ class _OutputMarker:
 
 
 _OUTPUT = _OutputMarker()
+_SCALARS = (np.generic, bool, int, float)
 
 
 class Function:
@@ -201,30 +202,42 @@ class Op(Function):
 
     @classmethod
     def apply(cls, *inputs, **params):
-        ctx = _new_node(cls)
-        arrays = [x._data if _is_tensor(x) else x for x in inputs]
+        # The hottest path of chainrule: every op of every forward and backward pass comes through here.
+        Tensor = _Tensor
+        ctx = cls.__new__(cls)                  # its fields are filled only if the op is recorded
+        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
         try:
             out = cls.forward(ctx, *arrays, **params)
         except (ValueError, IndexError, TypeError) as exc:
             raise cls.explain_error(exc, inputs, params) from None
-        if type(out) is not np.ndarray and isinstance(out, (np.generic, bool, int, float)):
+        if type(out) is not np.ndarray and isinstance(out, _SCALARS):
             out = np.asarray(out)               # NumPy returns scalars from 0-d ops; a Tensor holds arrays
         vc = inputs[0]._vc if cls.is_view and np.may_share_memory(out, arrays[0]) else None
-        if not STATE.grad_enabled:
-            return _make(out, False, None, vc)
-        needs = tuple(_is_tensor(x) and x._requires_grad for x in inputs)
-        if True not in needs:
-            return _make(out, False, None, vc)
+        if STATE.grad_enabled:
+            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+            if True in needs:
+                return cls._record(ctx, inputs, needs, out, vc)
+        t = Tensor.__new__(Tensor)              # inlined _make(out): outputs of unrecorded ops
+        t._data, t._requires_grad, t.grad, t.grad_fn, t._vc, t._hooks = out, False, None, None, vc or [0], None
+        return t
+
+    @classmethod
+    def _record(cls, ctx, inputs, needs, out, vc):
+        """Make ``ctx`` a graph node: edges to the inputs' nodes (or leaves), and what backward needs."""
+        ctx._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
         ctx.needs_input_grad = needs
-        ctx._edges = tuple((x.grad_fn or x) if n else None for x, n in zip(inputs, needs))
+        ctx._out = ctx._out_vc = ctx._pre_hooks = ctx._retain = ctx._trace = None
+        ctx._freed = False
         if cls.save_inputs:
             ctx._saved = inputs
-            ctx._versions = tuple(x._vc[0] if _is_tensor(x) else None for x in inputs)
+            ctx._versions = tuple([x._vc[0] if isinstance(x, _Tensor) else None for x in inputs])
+        else:
+            ctx._saved = ctx._versions = None
         result = _make(out, True, ctx, vc)
         if cls.save_output:
             ctx._out, ctx._out_vc, ctx._out_version = out, result._vc, result._vc[0]
         if STATE.anomaly:
-            ctx._trace = traceback.extract_stack()[:-1]
+            ctx._trace = traceback.extract_stack()[:-2]
         return result
 
     @classmethod

@@ -32,7 +32,9 @@ class Sum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (expand(reshape(g, _keep_shape(ctx.in_shape, ctx.axes)), ctx.in_shape),)
+        if len(ctx.axes) != len(ctx.in_shape):        # a full reduction's scalar broadcasts as it is
+            g = reshape(g, _keep_shape(ctx.in_shape, ctx.axes))
+        return (expand(g, ctx.in_shape),)
 
 
 class Amax(Op):
