@@ -1,5 +1,9 @@
-"""chainrule.nn: layers, losses and initialisation (filled by the nn issue). ``nn.functional`` already
-holds the differentiable activation functions."""
-from . import functional
-
-__all__ = ["functional"]
+"""chainrule.nn: modules (layers, containers), ``functional``, ``init``, losses - as ``torch.nn``."""
+from . import functional, init
+from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
+                         Softplus, Tanh)
+from .containers import ModuleDict, ModuleList, ParameterDict, ParameterList, Sequential
+from .flatten import Flatten, Unflatten
+from .linear import Bilinear, Identity, Linear
+from .module import Module
+from .parameter import Buffer, Parameter
