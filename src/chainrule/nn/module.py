@@ -269,7 +269,7 @@ class Module:
         from .. import dtypes as _dt
         dtype = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, str):
+            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):  # a device
                 if a.split(":")[0] != "cpu":
                     raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
             elif a is not None:

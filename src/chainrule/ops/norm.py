@@ -1,0 +1,241 @@
+"""Normalisation layers' math, fused into one node: layer_norm, batch_norm, group_norm.
+
+All three are the same computation over different axes A (the ones the statistics are taken over):
+
+    μ = mean_A x,   σ² = mean_A (x - μ)²   (biased),   r = 1/√(σ² + ε),   x̂ = (x - μ) r,   y = x̂ w + b
+
+and the textbook backward (N = number of elements in A, ĝ = g w):
+
+    dL/dx = r (ĝ - mean_A ĝ - x̂ mean_A(ĝ x̂)),   dL/dw = Σ g x̂,   dL/db = Σ g   (summed to w's / b's shape)
+
+``layer_norm``: A = the trailing ``normalized_shape`` dims.  ``batch_norm``: A = every dim but the channel
+dim 1.  ``group_norm``: x viewed as (N, G, C/G, *) and A = (2, 3).  The weight is passed in already shaped
+to broadcast against x (a differentiable reshape), so one node covers all three.
+
+BatchNorm in eval mode normalises with the running statistics: those are constants, so the same node with
+``fixed=True`` has the simpler backward dL/dx = ĝ r.
+"""
+import numpy as np
+
+from ..autograd.function import Op
+from ..autograd.grad_mode import STATE, no_grad
+from ..errors import DTypeError, ShapeError
+from ..tensor import Tensor, _make
+from .shape import sum_to
+
+__all__ = ["layer_norm", "batch_norm", "group_norm", "rms_norm"]
+
+
+class Normalize(Op):
+    """y = (x - μ_A) / √(σ²_A + ε) · w + b   (w, b broadcast against x, or None)"""
+    __slots__ = ("axes", "eps", "xhat", "rstd", "fixed", "mean")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, w, b, axes, eps, stats=None, fixed=False):
+        if stats is None:
+            mu = x.mean(axis=axes, keepdims=True)
+            xc = x - mu
+            var = np.mean(xc * xc, axis=axes, keepdims=True)
+        else:                                        # batch_norm computed them (it needs them for running stats)
+            mu, var = stats
+            xc = x - mu
+        rstd = 1.0 / np.sqrt(var + eps)
+        xhat = xc
+        xhat *= rstd                                 # in place: xc is ours
+        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd, ctx.fixed, ctx.mean = axes, eps, xhat, rstd, fixed, mu
+        if w is not None:
+            y = xhat * w
+            if b is not None:
+                y += b
+        elif b is not None:
+            y = xhat + b
+        else:
+            y = xhat.copy()                          # never hand out the array backward relies on
+        return y
+
+    @staticmethod
+    def backward(ctx, g):
+        x, w, b = ctx.saved_tensors
+        nx, nw, nb = ctx.needs_input_grad
+        axes = ctx.axes
+        if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
+            gd, xhat, rstd = g._data, ctx.xhat, ctx.rstd
+            gx = gw = gb = None
+            if nx:
+                gh = gd * w._data if w is not None else gd
+                if ctx.fixed:
+                    gx = gh * rstd
+                else:
+                    gx = gh - gh.mean(axis=axes, keepdims=True)
+                    gx -= xhat * np.mean(gh * xhat, axis=axes, keepdims=True)
+                    gx *= rstd
+                gx = _make(gx.astype(x._data.dtype, copy=False))
+            if nw:
+                gw = _make(_sum_to_array(gd * xhat, w._data.shape))
+            if nb:
+                gb = _make(_sum_to_array(gd, b._data.shape))
+            return gx, gw, gb
+        # differentiable path (create_graph=True): the same formulas with Tensor ops, statistics recomputed
+        # from the saved input so that second derivatives see how they depend on x
+        if ctx.fixed:
+            rstd = _make(ctx.rstd)
+            xhat = (x - _make(ctx.mean)) * rstd
+        else:
+            mu = x.mean(axes, keepdim=True)
+            xc = x - mu
+            rstd = 1.0 / ((xc * xc).mean(axes, keepdim=True) + ctx.eps).sqrt()
+            xhat = xc * rstd
+        gx = gw = gb = None
+        if nx:
+            gh = g * w if w is not None else g
+            if ctx.fixed:
+                gx = gh * rstd
+            else:
+                gx = rstd * (gh - gh.mean(axes, keepdim=True) - xhat * (gh * xhat).mean(axes, keepdim=True))
+        if nw:
+            gw = sum_to(g * xhat, w._data.shape)
+        if nb:
+            gb = sum_to(g, b._data.shape)
+        return gx, gw, gb
+
+
+def _sum_to_array(a, shape):
+    """Sum the raw array ``a`` down to ``shape`` (the broadcast shape of a weight)."""
+    lead = a.ndim - len(shape)
+    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
+    out = a.sum(axis=axes, keepdims=True) if axes else a
+    return out.reshape(shape)
+
+
+def _float_input(x, op):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"{op}: input must be a chainrule Tensor, got {type(x).__name__}")
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected a floating point input, got {x.dtype}. Fix: call .float() first")
+
+
+def _param(p, x, op, name, shape):
+    """A weight/bias argument: None, or a Tensor of ``shape`` in x's dtype."""
+    if p is None:
+        return None
+    if not isinstance(p, Tensor):
+        from ..creation import tensor
+        p = tensor(p, dtype=x.dtype)
+    if tuple(p.shape) != tuple(shape):
+        raise ShapeError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(p.shape)}")
+    if p._data.dtype != x._data.dtype:
+        p = p._cast(x.dtype)
+    return p
+
+
+def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):
+    """Normalise over the trailing dims ``normalized_shape``, then scale by ``weight`` and shift by ``bias``
+    (both of shape ``normalized_shape``)."""
+    x = input
+    _float_input(x, "layer_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x._data.ndim < k or tuple(x._data.shape[-k:]) != shape:
+        raise ShapeError(f"layer_norm: given normalized_shape={list(shape)}, expected an input of shape "
+                         f"[*, {', '.join(map(str, shape))}], got {tuple(x.shape)}. Fix: normalized_shape must "
+                         f"equal the input's trailing dims")
+    if weight is not None and weight._data.dtype != x._data.dtype:
+        x = x._cast(weight.dtype)                    # as Linear: the layer's dtype wins
+    w = _param(weight, x, "layer_norm", "weight", shape)
+    b = _param(bias, x, "layer_norm", "bias", shape)
+    axes = tuple(range(x._data.ndim - k, x._data.ndim))
+    return Normalize.apply(x, w, b, axes=axes, eps=float(eps))
+
+
+def rms_norm(input, normalized_shape, weight=None, eps=None):
+    """y = x / √(mean(x²) + ε) · w over the trailing dims (composed from differentiable ops)."""
+    x = input
+    _float_input(x, "rms_norm")
+    shape = (normalized_shape,) if isinstance(normalized_shape, (int, np.integer)) else tuple(normalized_shape)
+    k = len(shape)
+    if k == 0 or x._data.ndim < k or tuple(x._data.shape[-k:]) != shape:
+        raise ShapeError(f"rms_norm: given normalized_shape={list(shape)}, expected an input of shape "
+                         f"[*, {', '.join(map(str, shape))}], got {tuple(x.shape)}")
+    if eps is None:
+        eps = float(np.finfo(x._data.dtype).eps)
+    axes = tuple(range(-k, 0))
+    y = x * ((x * x).mean(axes, keepdim=True) + eps).rsqrt()
+    return y * _param(weight, x, "rms_norm", "weight", shape) if weight is not None else y
+
+
+def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False, momentum=0.1,
+               eps=1e-5):
+    """Normalise each channel (dim 1) of an (N, C, *) input over the batch and spatial dims.
+
+    ``training=True``: with the batch's statistics; the running ones (if given) are updated in place,
+    ``running = (1 - momentum) running + momentum batch_stat``, with the *unbiased* batch variance, as
+    PyTorch. ``training=False``: with ``running_mean`` / ``running_var``."""
+    x = input
+    _float_input(x, "batch_norm")
+    if x._data.ndim < 2:
+        raise ShapeError(f"batch_norm: expected an input of shape (N, C) or (N, C, *), got {tuple(x.shape)}")
+    c = x._data.shape[1]
+    if weight is not None and weight._data.dtype != x._data.dtype:
+        x = x._cast(weight.dtype)
+    for name, t in (("running_mean", running_mean), ("running_var", running_var), ("weight", weight),
+                    ("bias", bias)):
+        if t is not None and tuple(t.shape) != (c,):
+            raise ShapeError(f"batch_norm: {name} should contain {c} elements (one per channel of the input "
+                             f"of shape {tuple(x.shape)}, channels at dim 1), got shape {tuple(t.shape)}")
+    bshape = (c,) + (1,) * (x._data.ndim - 2)        # per-channel values, broadcast against (N, C, *)
+    w = weight.reshape(bshape) if weight is not None else None
+    b = bias.reshape(bshape) if bias is not None else None
+    axes = (0,) + tuple(range(2, x._data.ndim))
+    xd = x._data
+    if training:
+        n = xd.size // c if c else 0
+        if n <= 1:
+            raise ValueError(f"batch_norm: expected more than 1 value per channel when training, got input of "
+                             f"shape {tuple(x.shape)}. Fix: use a batch size > 1 (or eval mode)")
+        mu = xd.mean(axis=axes, keepdims=True)
+        xc = xd - mu
+        var = np.mean(xc * xc, axis=axes, keepdims=True)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                m = 0.0 if momentum is None else float(momentum)
+                if running_mean is not None:
+                    rm = running_mean._data
+                    rm *= 1 - m
+                    rm += (m * mu.reshape(c)).astype(rm.dtype, copy=False)
+                    running_mean._vc[0] += 1
+                if running_var is not None:
+                    rv = running_var._data
+                    rv *= 1 - m
+                    rv += (m * var.reshape(c) * (n / (n - 1))).astype(rv.dtype, copy=False)
+                    running_var._vc[0] += 1
+        return Normalize.apply(x, w, b, axes=axes, eps=float(eps), stats=(mu, var))
+    if running_mean is None or running_var is None:
+        raise ValueError("batch_norm: running_mean and running_var must be given when training=False")
+    mu = running_mean._data.astype(xd.dtype, copy=False).reshape(bshape)
+    var = running_var._data.astype(xd.dtype, copy=False).reshape(bshape)
+    return Normalize.apply(x, w, b, axes=axes, eps=float(eps), stats=(mu, var), fixed=True)
+
+
+def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):
+    """Split the C channels of an (N, C, *) input into ``num_groups`` groups and normalise each group of
+    each sample; then a per-channel scale and shift."""
+    x = input
+    _float_input(x, "group_norm")
+    if x._data.ndim < 2:
+        raise ShapeError(f"group_norm: expected an input of shape (N, C, *), got {tuple(x.shape)}")
+    n, c = x._data.shape[:2]
+    if num_groups <= 0 or c % num_groups:
+        raise ShapeError(f"group_norm: the number of channels ({c}, dim 1 of the input of shape "
+                         f"{tuple(x.shape)}) must be divisible by num_groups={num_groups}")
+    if weight is not None and weight._data.dtype != x._data.dtype:
+        x = x._cast(weight.dtype)
+    w = _param(weight, x, "group_norm", "weight", (c,))
+    b = _param(bias, x, "group_norm", "bias", (c,))
+    g = num_groups
+    # (N, C, *) viewed as (N, G, C/G, S): statistics over the last two axes, the weight as (G, C/G, 1)
+    xg = x.reshape(n, g, c // g, -1)
+    wg = w.reshape(g, c // g, 1) if w is not None else None
+    bg = b.reshape(g, c // g, 1) if b is not None else None
+    y = Normalize.apply(xg, wg, bg, axes=(2, 3), eps=float(eps))
+    return y.reshape(x.shape)
