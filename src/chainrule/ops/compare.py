@@ -31,12 +31,31 @@ ge = _compare("ge", np.greater_equal)
 greater, greater_equal, less, less_equal, not_equal = gt, ge, lt, le, ne
 
 
+def _eq_operator(fn):
+    """``t == None`` / ``t == 'a'`` are plain Python comparisons (False / True for !=), as in PyTorch."""
+    def op(a, b):
+        if b is None or isinstance(b, str):
+            return NotImplemented
+        return fn(a, b)
+    op.__name__ = fn.__name__
+    return op
+
+
+eq_operator, ne_operator = _eq_operator(eq), _eq_operator(ne)
+
+
 def _logical(name, fn, bitwise):
     def op(a, b):
         a, b = operands(a, b)
         x, y = _arr(a), _arr(b)
+        kind = np.result_type(x, y).kind if bitwise else "b"
+        if kind not in "iub":            # & | ^ on floats have no meaning (PyTorch refuses too)
+            from ..errors import DTypeError, describe
+            raise DTypeError(f"{name} (&, |, ^): only integer and bool tensors are supported, got "
+                             f"{describe(a)} and {describe(b)}. Fix: compare first (x > 0) or use "
+                             f"logical_{name.split('_')[1]} for truth values.")
         try:
-            if bitwise and np.result_type(x, y).kind in "iu":
+            if kind in "iu":
                 return wrap(np.asarray(bitwise(x, y)))
             return wrap(np.asarray(fn(x, y)))
         except (ValueError, TypeError) as exc:

@@ -18,7 +18,7 @@ def _norm_one(k):
     if isinstance(k, Tensor):
         return k._data if k._data.ndim else (k._data.item() if k._data.dtype.kind in "iub" else k._data)
     if isinstance(k, list):
-        return np.asarray(k)
+        return np.asarray(k) if k else np.zeros(0, np.int64)   # [] would be a float array to NumPy
     return k
 
 
@@ -41,6 +41,12 @@ class Index(Op):
     @staticmethod
     def forward(ctx, x, key, basic):
         ctx.in_shape, ctx.key, ctx.basic = x.shape, key, basic
+        if basic:
+            # with a trailing `...` NumPy returns a 0-d view instead of a scalar copy for x[i, j]: writes
+            # through w[0] must reach w, and share its version counter, as every basic index does
+            parts = key if isinstance(key, tuple) else (key,)
+            if not any(k is Ellipsis for k in parts):
+                return x[parts + (Ellipsis,)]
         return x[key]
 
     @staticmethod

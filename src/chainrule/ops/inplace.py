@@ -30,7 +30,8 @@ def _rebase(x, op, compute):
         raise RuntimeError(f"{op}: a leaf Variable that requires grad is being used in an in-place operation. "
                            f"Wrap the update in `with chainrule.no_grad():` (as optimisers do), or use the "
                            f"out-of-place op.")
-    if x.grad_fn is not None and getattr(type(x.grad_fn), "is_view", False):
+    if x.grad_fn is not None and type(x.grad_fn).is_view and getattr(x.grad_fn, "basic", True):
+        # (an Index node with an integer-array or mask key made a copy, not a view: that one is fine)
         raise RuntimeError(f"{op}: in-place modification of a view of a tensor that requires grad is not "
                            f"supported by chainrule; use the out-of-place op (e.g. y = x.clone(); y[...] = v).")
     old = Tensor.__new__(Tensor)              # the old value, as it was, for the new node to consume
@@ -38,6 +39,10 @@ def _rebase(x, op, compute):
     old._vc, old._hooks = [0], None
     y = compute(old)
     if y._data.dtype != x._data.dtype:
+        if not np.can_cast(y._data.dtype, x._data.dtype, "same_kind"):
+            raise DTypeError(f"{op}: result type {y._data.dtype} can't be cast to the desired output type "
+                             f"{x._data.dtype} of the in-place op. Fix: use the out-of-place op, or convert "
+                             f"this tensor first.")
         y = y._cast(x.dtype)
     _check_writable(x, op)
     np.copyto(x._data, y._data)
@@ -49,11 +54,11 @@ def _rebase(x, op, compute):
     return x
 
 
-def _write(x, op, values):
+def _write(x, op, values, casting="same_kind"):
     """Store ``values`` (an array broadcastable to x) into x without recording."""
     _check_writable(x, op)
     try:
-        np.copyto(x._data, values, casting="same_kind")
+        np.copyto(x._data, values, casting=casting)
     except TypeError:
         raise DTypeError(f"{op}: result type {np.result_type(values)} can't be cast to the desired output "
                          f"type {x._data.dtype} of the in-place op. Fix: use the out-of-place op, or convert "
@@ -117,7 +122,7 @@ def mul_(x, other):
         np.multiply(x._data, o, out=x._data, casting="same_kind")
     except TypeError:
         raise DTypeError(f"mul_: result type of {x._data.dtype} * {np.result_type(o)} can't be cast to "
-                         f"{x._data.dtype} in place") from None
+                         f"{x._data.dtype} in place. Fix: use x = x * other, or convert other first.") from None
     except ValueError as exc:
         raise RuntimeError(f"mul_: operand of shape {np.shape(o)} cannot multiply in place a tensor of shape "
                            f"{tuple(x.shape)} ({exc})") from None
@@ -134,7 +139,10 @@ def fill_(x, value):
         from .arithmetic import add
         return _rebase(x, "fill_", lambda old: add(old * 0, value))
     v = value._data if isinstance(value, Tensor) else value
-    return _write(x, "fill_", v)
+    if np.ndim(v) != 0:
+        raise RuntimeError(f"fill_: the value must be a number or a 0-d tensor, got shape {np.shape(v)}; "
+                           f"use copy_ to write a tensor")
+    return _write(x, "fill_", v, casting="unsafe")     # as PyTorch: the number is cast (int.fill_(2.5) -> 2)
 
 
 def copy_(x, src):
@@ -153,8 +161,15 @@ def copy_(x, src):
     return x
 
 
+def _check_float(x, op):
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: random values need a floating point tensor, this one is {x._data.dtype}. "
+                         f"Fix: create it with a float dtype (e.g. dtype=chainrule.float32).")
+
+
 def uniform_(x, a=0.0, b=1.0, generator=None):
     from ..random import default_generator
+    _check_float(x, "uniform_")
     gen = generator or default_generator()
     with _no_record():
         return _write(x, "uniform_", gen._np.uniform(a, b, size=x._data.shape).astype(x._data.dtype))
@@ -162,6 +177,7 @@ def uniform_(x, a=0.0, b=1.0, generator=None):
 
 def normal_(x, mean=0.0, std=1.0, generator=None):
     from ..random import default_generator
+    _check_float(x, "normal_")
     gen = generator or default_generator()
     with _no_record():
         return _write(x, "normal_", (gen._np.standard_normal(size=x._data.shape) * std + mean).astype(x._data.dtype))

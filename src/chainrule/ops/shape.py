@@ -199,7 +199,12 @@ def flatten(x, start_dim=0, end_dim=-1):
 def unflatten(x, dim, sizes):
     shape = x._data.shape
     d = norm_axis(dim, len(shape), "unflatten")
-    return reshape(x, shape[:d] + tuple(sizes) + shape[d + 1:])
+    sizes = tuple(int(s) for s in sizes)
+    known = int(np.prod([s for s in sizes if s != -1]))
+    if sizes.count(-1) > 1 or (known != shape[d] if -1 not in sizes else known == 0 or shape[d] % known):
+        raise ShapeError(f"unflatten: sizes {sizes} don't multiply to the size {shape[d]} of dimension {dim} "
+                         f"(tensor of shape {tuple(shape)}); use at most one -1 for a size to be inferred")
+    return reshape(x, shape[:d] + sizes + shape[d + 1:])
 
 
 def squeeze(x, dim=None):
@@ -263,6 +268,11 @@ def movedim(x, source, destination):
     nd = x._data.ndim
     src = [norm_axis(s, nd, "movedim") for s in ((source,) if isinstance(source, int) else source)]
     dst = [norm_axis(d, nd, "movedim") for d in ((destination,) if isinstance(destination, int) else destination)]
+    if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
+        raise ValueError(f"movedim: source {source} and destination {destination} must be lists of distinct "
+                         f"dims of the same length (tensor of shape {tuple(x.shape)})")
+    if nd == 0:
+        return x                                # dim 0 of a 0-d tensor moves nowhere (as PyTorch)
     order = [d for d in range(nd) if d not in src]
     for d, s in sorted(zip(dst, src)):
         order.insert(d, s)
@@ -276,6 +286,9 @@ def expand(x, *sizes):
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
                          f"number of dimensions in the tensor ({len(shape)}, shape {tuple(shape)})")
+    if any(s == -1 for s in sizes[:lead]):
+        raise ShapeError(f"expand: size -1 (keep) is not allowed in a new leading dimension; got sizes {sizes} "
+                         f"for a tensor of shape {tuple(shape)}")
     target = tuple(s if s != -1 else shape[i - lead] for i, s in enumerate(sizes))
     if target == shape:
         return x
@@ -306,7 +319,7 @@ def repeat(x, *reps):
 
 
 def tile(x, dims):
-    dims = tuple(dims)
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
     if len(dims) < x._data.ndim:
         dims = (1,) * (x._data.ndim - len(dims)) + dims
     return repeat(x, dims)
@@ -314,7 +327,8 @@ def tile(x, dims):
 
 def flip(x, *dims):
     dims = _shape_arg(dims)
-    return Flip.apply(x, dims=norm_dim(dims, x._data.ndim, "flip"))
+    dims = norm_dim(dims, x._data.ndim, "flip")
+    return Flip.apply(x, dims=dims if x._data.ndim else ())     # dim 0 of a 0-d tensor: nothing to reverse
 
 
 def cat(tensors, dim=0):
@@ -360,12 +374,29 @@ def vstack(tensors):
     return cat([t if t._data.ndim > 1 else reshape(t, 1, -1) for t in tensors], 0)
 
 
+def _need_dims(x, op):
+    if x._data.ndim == 0:
+        raise IndexError(f"{op}: expects a tensor with at least one dimension, got a 0-d tensor; "
+                         f"use x.reshape(1) first")
+
+
 def narrow(x, dim, start, length):
+    _need_dims(x, "narrow")
     d = norm_axis(dim, x._data.ndim, "narrow")
+    n = x._data.shape[d]
+    # checked here: a plain slice would wrap a negative start to the wrong end and clip silently
+    if not -n <= start <= n:
+        raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size {n} "
+                         f"(tensor of shape {tuple(x.shape)})")
+    start = start + n if start < 0 else start
+    if length < 0 or start + length > n:
+        raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {n} "
+                         f"(tensor of shape {tuple(x.shape)}); the length must be in [0, {n - start}]")
     return x[(slice(None),) * d + (slice(start, start + length),)]
 
 
 def split(x, split_size_or_sections, dim=0):
+    _need_dims(x, "split")
     d = norm_axis(dim, x._data.ndim, "split")
     n = x._data.shape[d]
     if isinstance(split_size_or_sections, int):
@@ -385,12 +416,16 @@ def split(x, split_size_or_sections, dim=0):
 
 
 def chunk(x, chunks, dim=0):
+    if chunks <= 0:
+        raise ValueError(f"chunk: the number of chunks must be greater than 0, got {chunks}")
+    _need_dims(x, "chunk")
     n = x._data.shape[norm_axis(dim, x._data.ndim, "chunk")]
     size = max(1, -(-n // chunks))
     return split(x, size, dim)
 
 
 def unbind(x, dim=0):
+    _need_dims(x, "unbind")
     d = norm_axis(dim, x._data.ndim, "unbind")
     return tuple(x[(slice(None),) * d + (i,)] for i in range(x._data.shape[d]))
 
