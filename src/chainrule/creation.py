@@ -19,7 +19,12 @@ def _to_array(data, dtype=None, float_default=False):
     else:
         if isinstance(data, (list, tuple)) and any(isinstance(d, Tensor) for d in _flat_items(data)):
             data = _unwrap(data)
-        arr = np.asarray(data)
+        try:
+            arr = np.asarray(data)
+        except ValueError:
+            raise ValueError(f"tensor(): {_ragged(data)}; nested lists must be rectangular (every row of "
+                             f"a dimension the same length). Fix: pad the rows, or make one tensor per "
+                             f"row") from None
         if dtype is None:
             kind = arr.dtype.kind
             if kind == "f" and arr.dtype != np.float64 or kind == "f" and not _has_float64(data):
@@ -32,6 +37,8 @@ def _to_array(data, dtype=None, float_default=False):
     if dtype is not None:
         d = _dt.as_dtype(dtype)
         if arr.dtype != d.np:
+            if d.np.kind in "iu" and arr.dtype.kind in "fiu" and not isinstance(data, (Tensor, np.ndarray)):
+                _check_fits(arr, d)
             arr = arr.astype(d.np)
     elif arr.dtype not in _dt._FROM_NP:
         if arr.dtype.kind == "u" and arr.dtype != np.uint8:
@@ -39,6 +46,35 @@ def _to_array(data, dtype=None, float_default=False):
         else:
             _dt.from_numpy_dtype(arr.dtype)        # raises a clear error
     return arr
+
+
+def _check_fits(arr, d):
+    """Python numbers stored into an integer dtype must fit it, as in PyTorch: NumPy would silently
+    turn nan into -2147483648 and 300 into 44 for uint8. (Arrays are cast as NumPy does, as torch does.)"""
+    if not arr.size:
+        return
+    info = np.iinfo(d.np)
+    vals = np.trunc(arr) if arr.dtype.kind == "f" else arr
+    bad = ~np.isfinite(vals) if arr.dtype.kind == "f" else np.zeros(arr.shape, bool)
+    with np.errstate(invalid="ignore"):
+        bad |= (vals < info.min) | (vals > info.max)
+    if bad.any():
+        v = arr[bad].reshape(-1)[0]
+        raise RuntimeError(f"tensor(): value {v.item()!r} cannot be converted to type {d.name} without overflow "
+                           f"({d.name} holds {info.min}..{info.max}). Fix: use a wider or floating dtype, or "
+                           f"clamp/replace the values first")
+
+
+def _ragged(data):
+    """Where a nested list stops being rectangular, in PyTorch's words."""
+    level, dim = [data], 0
+    while level and all(isinstance(d, (list, tuple)) for d in level):
+        lengths = [len(d) for d in level]
+        odd = [n for n in lengths if n != lengths[0]]
+        if odd:
+            return f"expected sequence of length {lengths[0]} at dim {dim} (got {odd[0]})"
+        level, dim = [x for d in level for x in d], dim + 1
+    return "mixes numbers and sequences at the same depth"
 
 
 def _has_float64(data):
@@ -170,6 +206,8 @@ def randn(*size, generator=None, dtype=None, device=None, requires_grad=False):
 
 
 def randint(low, high=None, size=None, generator=None, dtype=None, device=None, requires_grad=False):
+    if size is None and isinstance(high, (tuple, list)):
+        low, high, size = 0, low, high          # randint(high, size), as torch
     if high is None:
         low, high = 0, low
     if size is None:

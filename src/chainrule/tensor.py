@@ -185,12 +185,18 @@ class Tensor:
         opts = {"separator": ", ", "prefix": "tensor("}
         if kind == "f":
             opts["formatter"] = {"float_kind": _float_formatter(arr)}
+        elif kind == "b" and arr.all():         # NumPy pads 'True' to the width of a 'False' not there
+            opts["formatter"] = {"bool": lambda v: "True"}
         body = np.array2string(arr, **opts) if arr.size else "[]"
         extra = ""
-        if arr.dtype not in (np.float32, np.int64, np.bool_) or arr.size == 0:
+        default = _dt.get_default_dtype().np      # as PyTorch: the dtype is shown unless values imply it
+        if arr.size == 0:
+            if arr.ndim != 1:
+                extra += f", size={tuple(arr.shape)}"
+            if arr.dtype != default:
+                extra += f", dtype={self.dtype}"
+        elif arr.dtype != default and arr.dtype not in (np.int64, np.bool_):
             extra += f", dtype={self.dtype}"
-        if arr.size == 0 and arr.ndim != 1:
-            extra += f", size={tuple(arr.shape)}"
         if self.grad_fn is not None:
             extra += f", grad_fn={self.grad_fn!r}"
         elif self._requires_grad:
@@ -325,13 +331,28 @@ def _make(data, requires_grad=False, grad_fn=None, vc=None):
 
 
 def _float_formatter(arr):
-    finite = arr[np.isfinite(arr)] if arr.size else arr
-    if finite.size and np.all(finite == np.round(finite)) and np.abs(finite).max() < 1e8:
-        return lambda v: f"{v:.0f}." if np.isfinite(v) else str(v)
-    big = finite.size and (np.abs(finite).max() >= 1e8 or (np.abs(finite[finite != 0]).min(initial=1) < 1e-4))
-    if big:
-        return lambda v: f"{v:.4e}"
-    return lambda v: f"{v:.4f}"
+    """PyTorch's print style: one format for the whole tensor, chosen from its nonzero finite values -
+    integers as '3.', else 4 decimals, scientific when their magnitudes span more than 1000x or leave
+    [1e-4, 1e8] - right-aligned to the widest of them."""
+    vals = arr[np.isfinite(arr) & (arr != 0)].astype(np.float64).reshape(-1)
+    if not vals.size:
+        return lambda v: f"{float(v):.0f}." if np.isfinite(v) else str(float(v))
+    mags = np.abs(vals)
+    hi, lo = mags.max(), mags.min()
+    int_mode = bool(np.all(vals == np.ceil(vals)))
+    if hi / lo > 1000 or hi > 1e8 or (not int_mode and lo < 1e-4):
+        def fmt(v):
+            return f"{v:.4e}"
+    elif int_mode:
+        def fmt(v):
+            return f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"
+    else:
+        def fmt(v):
+            return f"{v:.4f}"
+    # the widest string comes from an extreme value; all of them when few (exact whatever the signs)
+    widest = vals if vals.size <= 1000 else vals[[vals.argmax(), vals.argmin(), mags.argmax(), mags.argmin()]]
+    width = max(len(fmt(v)) for v in widest.tolist())
+    return lambda v: fmt(float(v)).rjust(width)
 
 
 def _to_tensor(x):

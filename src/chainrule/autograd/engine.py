@@ -181,12 +181,14 @@ def _prune(order, capture):
 
 
 def _check_anomaly(node, grads):
+    # NaN only, as PyTorch: an infinite gradient can be the right answer (d sqrt(x)/dx at 0); it is the
+    # NaN it turns into downstream (inf * 0) that marks the bug, and the op computing it is named.
     for i, gi in enumerate(grads):
         if gi is None:
             continue
         arr = gi._data
-        if arr.dtype.kind == "f" and not np.isfinite(arr).all():
-            what = "nan" if np.isnan(arr).any() else "inf"
+        if arr.dtype.kind in "fc" and np.isnan(arr).any():
+            what = "nan"
             where = ""
             if node._trace:
                 user = [f for f in node._trace if not f.filename.startswith(_PACKAGE_DIR)]

@@ -163,6 +163,8 @@ class Function:
         if not out.dtype.is_floating_point:
             return out                           # integer outputs (indices, counts) carry no gradient
         ctx._edges = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
+        # what each input's gradient must look like: a user's backward is checked against it
+        ctx._in_meta = tuple((a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs))
         if ctx._saved is not None:               # the output may be among the saved: keep it cycle-free
             ctx._saved = tuple(_OUTPUT if s is out else s for s in ctx._saved)
         result = _make(out._data, True, ctx, out._vc)
@@ -180,7 +182,35 @@ class Function:
         if len(grads) < n:
             raise RuntimeError(f"{self.name()}: backward returned {len(grads)} gradients but forward took "
                                f"{n} inputs; return one gradient (or None) per forward argument")
-        return grads[:n]
+        return tuple(_check_grad(self, i, g, meta)
+                     for i, (g, meta) in enumerate(zip(grads[:n], self._in_meta)))
+
+
+def _check_grad(node, i, g, meta):
+    """A user backward's gradient for input ``i``, validated as PyTorch does: a Tensor (or None) of the
+    input's shape - or one that broadcasting made larger, summed back - and the input's dtype. Without
+    this, a wrong shape would broadcast silently into a wrong gradient further up."""
+    if g is None or meta is None:
+        return None
+    if not _is_tensor(g):
+        raise TypeError(f"{node.name()}: backward returned a {type(g).__name__} as the gradient of input {i}; "
+                        f"return a chainrule Tensor (or None). Fix: wrap it with chainrule.tensor(...)")
+    shape, dtype = meta
+    if g._data.shape != shape:
+        try:
+            ok = np.broadcast_shapes(shape, g._data.shape) == g._data.shape
+        except ValueError:
+            ok = False
+        if not ok:
+            raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got shape "
+                               f"{tuple(g._data.shape)} but expected shape compatible with {tuple(shape)} (the "
+                               f"shape of input {i}). Fix: return one gradient per input, shaped like it")
+        from ..ops.shape import sum_to
+        g = sum_to(g, shape)
+    if g._data.dtype != dtype:
+        from ..dtypes import from_numpy_dtype
+        g = g._cast(from_numpy_dtype(dtype))
+    return g
 
 
 class FunctionCtx(Function):
@@ -224,6 +254,8 @@ class Op(Function):
     @classmethod
     def _record(cls, ctx, inputs, needs, out, vc):
         """Make ``ctx`` a graph node: edges to the inputs' nodes (or leaves), and what backward needs."""
+        if out.dtype.kind not in "fc":          # integer/bool outputs (x.long()) carry no gradient, as in
+            return _make(out, False, None, vc)  # PyTorch and Function.apply
         ctx._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
         ctx.needs_input_grad = needs
         ctx._out = ctx._out_vc = ctx._pre_hooks = ctx._retain = ctx._trace = None

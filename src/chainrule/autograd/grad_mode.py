@@ -27,6 +27,12 @@ def is_grad_enabled():
 class _GradModeContext:
     """Base of the grad-mode switches: enter sets the mode, exit restores the previous one."""
     _mode = True
+    _bare_decorator = True      # `@no_grad` without parentheses, as PyTorch allows
+
+    def __new__(cls, *args, **kwargs):
+        if cls._bare_decorator and len(args) == 1 and not kwargs and callable(args[0]):
+            return cls()(args[0])
+        return super().__new__(cls)
 
     def __enter__(self):
         self._prev = STATE.grad_enabled
@@ -37,9 +43,13 @@ class _GradModeContext:
         return False
 
     def __call__(self, fn):
+        mode = self._mode
+
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
-            with self.__class__():
+            ctx = _GradModeContext()            # a fresh context per call (keeps nesting/recursion right),
+            ctx._mode = mode                    # with this instance's mode (inference_mode(False) & co.)
+            with ctx:
                 return fn(*args, **kwargs)
         return wrapper
 
@@ -59,11 +69,12 @@ class inference_mode(_GradModeContext):
     _mode = False
 
     def __init__(self, mode=True):
-        self._mode = bool(mode)
+        self._mode = not mode           # inference_mode(True) switches recording *off*
 
 
 class set_grad_enabled(_GradModeContext):
     """``set_grad_enabled(False)`` switches recording off at once; as a context it restores on exit."""
+    _bare_decorator = False     # its one argument is the mode
 
     def __init__(self, mode):
         self._mode = bool(mode)

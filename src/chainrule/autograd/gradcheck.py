@@ -7,7 +7,7 @@ inputs: in float32 the finite differences themselves are too noisy to judge.
 import numpy as np
 
 from .engine import grad as _grad
-from .grad_mode import no_grad
+from .grad_mode import enable_grad, no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
 
@@ -117,9 +117,12 @@ def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3,
     n_in = len(inputs)
 
     def first_grads(*args):
-        xs, vs = args[:n_in], args[n_in:]
-        ys = _outputs(fn, xs)
-        gs = _grad(ys, [xs[i] for i in diff_idx], grad_outputs=vs, create_graph=True, allow_unused=True)
+        # gradcheck evaluates its function under no_grad for the finite differences, but the first
+        # gradient can only be taken through a recorded graph: record it here in any case.
+        with enable_grad():
+            xs, vs = args[:n_in], args[n_in:]
+            ys = _outputs(fn, xs)
+            gs = _grad(ys, [xs[i] for i in diff_idx], grad_outputs=vs, create_graph=True, allow_unused=True)
         return tuple(g for g in gs if g is not None)
 
     return gradcheck(first_grads, inputs + tuple(grad_outputs), eps=eps, atol=atol, rtol=rtol,

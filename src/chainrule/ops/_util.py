@@ -38,12 +38,14 @@ def operands(a, b):
         b = _number(b)
         if not isinstance(b, _NUMBER):
             return operands(a, as_tensor(b))
-        return _absorb(a, b), b
+        a = _absorb(a, b)
+        return a, _fit(a, b)
     if b_is_t:
         a = _number(a)
         if not isinstance(a, _NUMBER):
             return operands(as_tensor(a), b)
-        return a, _absorb(b, a)
+        b = _absorb(b, a)
+        return _fit(b, a), b
     return as_tensor(a), as_tensor(b)
 
 
@@ -65,6 +67,19 @@ def _absorb(t, scalar):
     if kind == "b" and not isinstance(scalar, bool):
         return t._cast(_dt.int64)
     return t
+
+
+def _fit(t, scalar):
+    """A Python int outside an integer tensor's range wraps around to its dtype, as PyTorch
+    (``uint8 tensor + 1000`` adds 232); NumPy would raise an OverflowError instead."""
+    dt = t._data.dtype
+    if type(scalar) is int and dt.kind in "iu":
+        info = np.iinfo(dt)
+        if not info.min <= scalar <= info.max and -2 ** 63 <= scalar < 2 ** 63:
+            bits = 8 * dt.itemsize
+            v = scalar % 2 ** bits
+            return dt.type(v - 2 ** bits if dt.kind == "i" and v >= 2 ** (bits - 1) else v)
+    return scalar
 
 
 def shape_of(x):

@@ -3,6 +3,8 @@
 Broadcasting: forward lets NumPy broadcast; backward sums the gradient back to each input's shape
 (``sum_to``), because an input used at many positions receives the sum of their gradients.
 """
+import math
+
 import numpy as np
 
 from .. import dtypes as _dt
@@ -89,7 +91,8 @@ class Neg(Op):
 
 
 class Pow(Op):
-    """y = a ** b;   dL/da = g * b * a**(b-1),   dL/db = g * y * log(a)  (0 where a == 0 and b >= 0)"""
+    """y = a ** b;   dL/da = g * b * a**(b-1)  (0 where b == 0),
+    dL/db = g * y * ln(a)  (0 where a == 0 and b >= 0; -inf-times-g where a == 0 and b < 0)  - all as PyTorch."""
     save_inputs = True
     save_output = True
 
@@ -104,20 +107,38 @@ class Pow(Op):
         ga = gb = None
         if na:
             if isinstance(b, Tensor):
-                ga = sum_to(g * b * a ** (b - 1), shape_of(a))
+                # masked where b == 0: there y = 1 is constant, but b * a**(b-1) = 0 * inf = nan at a == 0
+                ga = sum_to(where(b == 0, 0.0, g * b * a ** (b - 1)), shape_of(a))
             elif b == 0:
-                ga = g * 0
+                ga = _make(xp_of(g._data).zeros_like(g._data))   # y = 1: a constant zero (g * 0 is nan at g = inf)
             else:
                 ga = g * (b * a ** (b - 1))
         if nb:
             from .unary import log
             out = ctx.output
             if isinstance(a, Tensor):
-                safe = where((a == 0) & (b >= 0), 0.0, out * log(where(a == 0, 1.0, a)))
+                # log of a "safe" base (1 where a == 0) so that no nan/inf enters the graph for create_graph;
+                # the two a == 0 cases are then filled in as constants: 0 for b >= 0, y * ln 0 = -inf for b < 0
+                a0 = a == 0
+                safe = where(a0 & (b >= 0), 0.0, out * log(where(a0, 1.0, a)))
+                safe = where(a0 & (b < 0), -math.inf, safe)
+            elif a != 0:
+                safe = out * float(np.log(a))        # nan for a negative base, as ln(a) in PyTorch
             else:
-                safe = out * float(np.log(a)) if a != 0 else out * 0
+                # 0 ** b: ln 0 = -inf; y = 0 or 1 for b >= 0 (gradient 0, as PyTorch), y = inf for b < 0
+                safe = scale_by(out, np.where(b._data >= 0, 0.0, -np.inf).astype(out._data.dtype))
             gb = sum_to(g * safe, shape_of(b))
         return ga, gb
+
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        if "negative integer powers" in str(exc):
+            from ..errors import DTypeError, describe
+            a, b = inputs
+            return DTypeError(f"pow: inputs {describe(a)}, {describe(b)}: integers to negative integer powers "
+                              f"are not allowed (the result would not be an integer). Fix: make the base "
+                              f"floating point, e.g. x.float() ** -1 (or x ** -1.0).")
+        return super().explain_error(exc, inputs, params)
 
 
 class Cast(Op):
@@ -191,24 +212,38 @@ class Where(Op):
         return (sum_to(where(ctx.cond, g, zero), ctx.a_shape) if na else None,
                 sum_to(where(ctx.cond, zero, g), ctx.b_shape) if nb else None)
 
+    @classmethod
+    def explain_error(cls, exc, inputs, params):
+        # name the condition by its shape rather than printing the whole mask
+        from ..errors import op_error
+        return op_error("where", exc, inputs, {"condition shape": tuple(params["cond"].shape)})
+
 
 class Clamp(Op):
-    """y = min(max(x, lo), hi);  dL/dx = g where lo <= x <= hi (bounds inclusive, as PyTorch)"""
-    __slots__ = ("mask",)
+    """y = min(max(x, lo), hi), bounds numbers, Tensors or None.  Each element's gradient goes to exactly one
+    input, as PyTorch (ties at a bound go to x, not split as in maximum/minimum):
+    dL/dx = g where lo <= x <= hi,   dL/dlo = g where x < lo (and lo < hi),   dL/dhi = g where x > hi (or hi < lo)"""
+    __slots__ = ("masks", "shapes")
 
     @staticmethod
     def forward(ctx, x, lo, hi):
-        mask = None
-        if lo is not None:
-            mask = x >= lo
-        if hi is not None:
-            mask = (x <= hi) if mask is None else (mask & (x <= hi))
-        ctx.mask = mask
-        return xp_of(x).clip(x, lo, hi)
+        xp = xp_of(x)
+        if lo is not None and hi is not None:
+            masks = ((x >= lo) & (x <= hi), (x < lo) & (lo < hi), (x > hi) | (hi < lo))
+            out = xp.minimum(xp.maximum(x, lo), hi)     # lo > hi gives hi everywhere (as PyTorch)
+        elif lo is not None:
+            masks = (x >= lo, x < lo, None)
+            out = xp.maximum(x, lo)
+        else:
+            masks = (x <= hi, None, x > hi)
+            out = xp.minimum(x, hi)
+        ctx.masks, ctx.shapes = masks, (np.shape(x), np.shape(lo), np.shape(hi))
+        return out
 
     @staticmethod
     def backward(ctx, g):
-        return (scale_by(g, ctx.mask),)
+        return tuple(sum_to(scale_by(g, m), s) if need else None
+                     for m, s, need in zip(ctx.masks, ctx.shapes, ctx.needs_input_grad))
 
 
 # ---------------------------------------------------------------------- public functions
@@ -220,6 +255,11 @@ def add(a, b, alpha=1):
 
 
 def sub(a, b, alpha=1):
+    if _is_bool(a) or _is_bool(b):
+        from ..errors import DTypeError, describe
+        raise DTypeError(f"sub: subtraction with a bool tensor is not supported (inputs {describe(a)}, "
+                         f"{describe(b)}), as in PyTorch. Fix: use ^ or logical_xor() to compare masks, or "
+                         f"convert first with .long() / .float().")
     a, b = operands(a, b)
     if alpha != 1:
         b = mul(b, alpha)
@@ -236,6 +276,11 @@ def mul(a, b):
 
 
 def div(a, b, rounding_mode=None):
+    if rounding_mode is None:
+        # true division: a Python int joins as a float, so it never wraps to an integer tensor's dtype first
+        # (uint8 tensor / 1000 is 0.001, as PyTorch); the result dtype is the same either way
+        a = float(a) if isinstance(a, (int, np.integer)) else a
+        b = float(b) if isinstance(b, (int, np.integer)) else b
     a, b = operands(a, b)
     if rounding_mode is not None:
         return _rounded_div(a, b, rounding_mode)
@@ -313,18 +358,19 @@ def where(condition, input=None, other=None):
 
 
 def clamp(x, min=None, max=None):
+    """Limit ``x`` to [min, max]; a bound may be a number, a Tensor (broadcast against x) or None."""
     if min is None and max is None:
         raise ValueError("clamp: at least one of 'min' or 'max' must not be None")
-    if isinstance(min, Tensor) or isinstance(max, Tensor):   # tensor bounds: compose from max/min
-        out = x
-        if min is not None:
-            out = maximum(out, min)
-        if max is not None:
-            out = minimum(out, max)
-        return out
-    if x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+    if isinstance(min, Tensor) or isinstance(max, Tensor):      # tensor bounds take part in promotion
+        dt = _dt.result_type(*(v for v in (x, min, max) if v is not None))
+        x, min, max = (v._cast(dt) if isinstance(v, Tensor) else v for v in (x, min, max))
+    elif x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = x._cast(_dt.get_default_dtype())
-    return Clamp.apply(x, lo=min, hi=max)
+    return Clamp.apply(x, min, max)
+
+
+def _is_bool(x):
+    return isinstance(x, Tensor) and x._data.dtype == np.bool_
 
 
 def _is_float(x):

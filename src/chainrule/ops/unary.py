@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Op
+from ..tensor import _make
 from ._util import xp_of
 from .arithmetic import scale_by, where
 
@@ -84,11 +85,31 @@ class Sign(Op):
 
     @staticmethod
     def forward(ctx, x):
-        return xp_of(x).sign(x)
+        if x.dtype == np.bool_:
+            return x.copy()                      # sign of a bool is itself (PyTorch); NumPy has no loop for it
+        # (x > 0) - (x < 0), as PyTorch: sign(nan) = 0 (NumPy's sign gives nan)
+        return (x > 0).astype(x.dtype) - (x < 0).astype(x.dtype)
 
     @staticmethod
     def backward(ctx, g):
-        return (g * 0,)
+        return (zeros_grad(g),)
+
+
+class Step(Op):
+    """y = f(x) for a piecewise-constant f (floor, ceil, round, trunc);   dL/dx = 0  (as PyTorch)"""
+
+    @staticmethod
+    def forward(ctx, x, fn):
+        return fn(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (zeros_grad(g),)
+
+
+def zeros_grad(g):
+    """A zero gradient shaped like ``g``: a constant, not ``g * 0`` (which is nan where g is inf or nan)."""
+    return _make(xp_of(g._data).zeros_like(g._data))
 
 
 class Sin(Op):
@@ -157,7 +178,7 @@ def _sigmoid(x):
 
 
 class Relu(Op):
-    """y = max(x, 0);   dL/dx = g where x > 0"""
+    """y = max(x, 0);   dL/dx = g where not y <= 0  (0 at x = 0; a nan passes g on, as PyTorch)"""
     save_output = True
 
     @staticmethod
@@ -166,7 +187,7 @@ class Relu(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (scale_by(g, ctx.output._data > 0),)
+        return (scale_by(g, ~(ctx.output._data <= 0)),)
 
 
 class LeakyRelu(Op):
@@ -192,12 +213,28 @@ class Elu(Op):
     @staticmethod
     def forward(ctx, x, alpha):
         xp = xp_of(x)
-        ctx.alpha, ctx.pos = alpha, x > 0
+        ctx.alpha, ctx.pos = alpha, ~(x <= 0)         # nan takes the x branch (gradient g), as PyTorch
         return xp.where(ctx.pos, x, alpha * xp.expm1(xp.minimum(x, 0)))
 
     @staticmethod
     def backward(ctx, g):
         return (where(ctx.pos, g, g * (ctx.output + ctx.alpha)),)
+
+
+class Hardtanh(Op):
+    """y = min(max(x, lo), hi);   dL/dx = g where lo < x < hi.  Bounds exclusive, as PyTorch's hardtanh and
+    relu6 (clamp, with the same values, passes the gradient at its bounds); a nan passes g on, as there"""
+    __slots__ = ("mask",)
+
+    @staticmethod
+    def forward(ctx, x, lo, hi):
+        xp = xp_of(x)
+        ctx.mask = ~((x <= lo) | (x >= hi))
+        return xp.minimum(xp.maximum(x, lo), hi)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (scale_by(g, ctx.mask),)
 
 
 class Erf(Op):
@@ -295,10 +332,11 @@ def erf_array(x):
     """erf on an array, float64 internally (max error ~1e-16), returned in x's dtype."""
     xp = xp_of(x)
     z = xp.abs(x.astype(np.float64))
-    out = xp.empty_like(z)
+    out = xp.array(z, dtype=np.float64)              # a copy (an array even when 0-d); nan stays nan
     small = z <= 0.46875
     mid = (z > 0.46875) & (z <= 4.0)
-    big = z > 4.0
+    big = (z > 4.0) & (z < 6.0)
+    out[z >= 6.0] = 1.0                              # erfc(6) = 2e-17 < half an ulp of 1: erf is 1.0 (and inf -> 1)
     if small.any():
         y = z[small]
         ysq = y * y
@@ -337,6 +375,16 @@ def _exp_sq(y):
 def _floatify(x):
     from .. import dtypes as _dt
     return x if x._data.dtype.kind == "f" else x._cast(_dt.get_default_dtype())
+
+
+def _float_only(x, op):
+    """Activations with a non-integer parameter or result (leaky_relu, elu, gelu, silu, softplus) reject
+    integer tensors, as PyTorch does, instead of silently truncating their results to integers."""
+    if x._data.dtype.kind != "f":
+        from ..errors import DTypeError
+        raise DTypeError(f"{op}: expected a floating-point tensor, got {x.dtype} of shape {tuple(x.shape)}. "
+                         f"Fix: convert it first, e.g. {op}(x.float()).")
+    return x
 
 
 def exp(x):
@@ -412,16 +460,15 @@ def relu(x, inplace=False):
 
 
 def relu6(x, inplace=False):
-    from .arithmetic import clamp
-    return clamp(x, 0.0, 6.0)
+    return Hardtanh.apply(x, lo=0, hi=6)
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
-    return LeakyRelu.apply(x, slope=negative_slope)
+    return LeakyRelu.apply(_float_only(x, "leaky_relu"), slope=negative_slope)
 
 
 def elu(x, alpha=1.0, inplace=False):
-    return Elu.apply(x, alpha=alpha)
+    return Elu.apply(_float_only(x, "elu"), alpha=alpha)
 
 
 def erf(x):
@@ -431,15 +478,15 @@ def erf(x):
 def gelu(x, approximate="none"):
     if approximate not in ("none", "tanh"):
         raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
-    return Gelu.apply(x, approximate=approximate)
+    return Gelu.apply(_float_only(x, "gelu"), approximate=approximate)
 
 
 def silu(x, inplace=False):
-    return Silu.apply(x)
+    return Silu.apply(_float_only(x, "silu"))
 
 
 def softplus(x, beta=1.0, threshold=20.0):
-    return Softplus.apply(x, beta=beta, threshold=threshold)
+    return Softplus.apply(_float_only(x, "softplus"), beta=beta, threshold=threshold)
 
 
 def floor(x):
@@ -460,11 +507,7 @@ def trunc(x):
 
 def _no_grad_unary(x, fn):
     """Piecewise-constant functions: the gradient is zero almost everywhere (as PyTorch)."""
-    from ._util import wrap
-    out = wrap(fn(x._data))
-    if x._requires_grad:
-        return out + x * 0 if out._data.dtype.kind == "f" else out
-    return out
+    return Step.apply(x, fn=fn)
 
 
 def isnan(x):
