@@ -51,7 +51,9 @@ class Matmul(Op):
             return ShapeError(f"matmul: shapes {a} and {b} cannot be multiplied: the last dim of the first "
                               f"({k_a}) must equal the {'second-to-last' if len(b) > 1 else 'only'} dim of the "
                               f"second ({k_b}). Did you mean to transpose one of them (x.T / x.mT)?")
-        return ShapeError(f"matmul: batch dims of shapes {a} and {b} cannot be broadcast together ({exc})")
+        return ShapeError(f"matmul: batch dims {a[:-2]} and {b[:-2]} of shapes {a} and {b} cannot be broadcast "
+                          f"together: aligned from the right, each pair must be equal or one of them 1. "
+                          f"Fix: reshape/unsqueeze one operand, or loop over the batch")
 
 
 def matmul(a, b):
@@ -66,56 +68,105 @@ def rmatmul(a, b):
     return matmul(b, a)
 
 
+def _need(op, x, ndim, what):
+    if x.ndim != ndim:
+        raise ShapeError(f"{op}: {what} must be {ndim}-D, got shape {tuple(x.shape)}")
+
+
+def _inner(op, a, b, ka, kb, which="second-to-last"):
+    """The contracted sizes of ``op``'s two operands must agree: say which shapes and how to fix it."""
+    if ka != kb:
+        raise ShapeError(f"{op}: shapes {tuple(a.shape)} and {tuple(b.shape)} cannot be multiplied "
+                         f"({ka} != {kb}): the last dim of the first must equal the {which} dim of the "
+                         f"second. Did you mean to transpose one of them (x.T / x.mT)?")
+
+
 def mm(a, b):
+    """(n, k) @ (k, m) -> (n, m); both must be 2-D (no broadcasting, as torch.mm)."""
+    a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 2 or b.ndim != 2:
         raise ShapeError(f"mm: both arguments must be 2-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    _inner("mm", a, b, a.shape[1], b.shape[0])
     return matmul(a, b)
 
 
 def bmm(a, b):
+    """(B, n, k) @ (B, k, m) -> (B, n, m); both 3-D with the same batch size (no broadcasting, as torch.bmm)."""
+    a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 3 or b.ndim != 3:
         raise ShapeError(f"bmm: both arguments must be 3-D, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"bmm: batch sizes of shapes {tuple(a.shape)} and {tuple(b.shape)} differ "
+                         f"({a.shape[0]} != {b.shape[0]}); bmm does not broadcast. Fix: use matmul (which "
+                         f"broadcasts batch dims) or expand the smaller batch")
+    _inner("bmm", a, b, a.shape[2], b.shape[1])
     return matmul(a, b)
 
 
 def mv(a, v):
+    """(n, k) @ (k,) -> (n,)."""
+    a, v = as_tensor(a), as_tensor(v)
+    _need("mv", a, 2, "the matrix (first argument)")
+    _need("mv", v, 1, "the vector (second argument)")
+    _inner("mv", a, v, a.shape[1], v.shape[0], "only")
     return matmul(a, v)
 
 
 def dot(a, b):
+    """Σ a_i b_i of two 1-D tensors of the same size."""
+    a, b = as_tensor(a), as_tensor(b)
     if a.ndim != 1 or b.ndim != 1:
         raise ShapeError(f"dot: 1D tensors expected, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
+    if a.shape[0] != b.shape[0]:
+        raise ShapeError(f"dot: shapes {tuple(a.shape)} and {tuple(b.shape)} have different numbers of "
+                         f"elements ({a.shape[0]} != {b.shape[0]}); dot needs two vectors of the same size")
     return matmul(a, b)
 
 
 def outer(a, b):
+    """y_ij = a_i b_j of two 1-D tensors (an (n,) and an (m,) give (n, m))."""
+    a, b = as_tensor(a), as_tensor(b)
+    if a.ndim != 1 or b.ndim != 1:
+        raise ShapeError(f"outer: 1D tensors expected, got shapes {tuple(a.shape)} and {tuple(b.shape)}")
     return unsqueeze(a, -1) * unsqueeze(b, 0)
 
 
+ger = outer
+
+
 def einsum(equation, *operands):
-    """Einstein summation, composed from differentiable ops when it is a matmul-like contraction is
-    not attempted here: this version records a single node whose backward uses einsum again."""
+    """Einstein summation (``'ij,jk->ik'``; implicit output = the letters used once, sorted). Records one
+    node whose backward is einsum again, so it is differentiable to any order. Operands are promoted to
+    one dtype first, as for every other binary op."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
-    return Einsum.apply(*[as_tensor(o) for o in operands], equation=equation)
+    xs = [as_tensor(o) for o in operands]
+    if len({x._data.dtype for x in xs}) > 1:
+        dt = _dt.result_type(*xs)
+        xs = [x._cast(dt) for x in xs]
+    return Einsum.apply(*xs, equation=equation)
 
 
 class Einsum(Op):
-    """y = einsum(eq, x_1..x_n);   dL/dx_i = einsum(eq with x_i's subscripts as output, g, others)"""
+    """y = einsum(eq, x_1..x_n);   dL/dx_i = einsum(g, the other operands -> x_i's subscripts)
+
+    Two letters need help in that gradient einsum: one of x_i's that appears nowhere else was summed away,
+    so it is broadcast back (an operand of ones); one repeated within x_i (a diagonal, 'ii->i') becomes a
+    fresh letter tied to the first by an identity matrix, so the gradient lands on the diagonal only."""
     __slots__ = ("lhs", "out")
     save_inputs = True
 
     @staticmethod
     def forward(ctx, *xs, equation):
         eq = equation.replace(" ", "")
+        if "." in eq:
+            raise NotImplementedError("einsum: ellipsis ('...') is not supported yet; write the dims out")
         if "->" in eq:
             lhs, out = eq.split("->")
         else:
             lhs = eq
             letters = lhs.replace(",", "")
             out = "".join(sorted(c for c in set(letters) if letters.count(c) == 1))
-        if "." in eq:
-            raise NotImplementedError("einsum: ellipsis ('...') is not supported yet; write the dims out")
         ctx.lhs, ctx.out = lhs.split(","), out
         return np.einsum(f"{lhs}->{out}", *xs, optimize=True)
 
@@ -123,22 +174,28 @@ class Einsum(Op):
     def backward(ctx, g):
         xs = ctx.saved_tensors
         grads = []
+        used = set("".join(ctx.lhs) + ctx.out)
+        fresh = (c for c in "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ" if c not in used)
         for i, need in enumerate(ctx.needs_input_grad):
             if not need:
                 grads.append(None)
                 continue
-            sub_i = ctx.lhs[i]
-            others = [ctx.lhs[j] for j in range(len(xs)) if j != i]
-            # letters of x_i that appear nowhere else were summed away: broadcast them back with ones
-            present = set(ctx.out) | set("".join(others))
-            missing = [c for c in sub_i if c not in present]
-            terms, ops = [ctx.out] + others, [g] + [xs[j] for j in range(len(xs)) if j != i]
-            for c in dict.fromkeys(missing):
-                size = xs[i]._data.shape[sub_i.index(c)]
-                terms.append(c)
-                ops.append(as_tensor(np.ones(size, xs[i]._data.dtype)))
-            if len(set(sub_i)) != len(sub_i):
-                raise NotImplementedError("einsum backward: repeated subscripts in one operand (a trace/diagonal) "
-                                          "are not supported")
-            grads.append(einsum(",".join(terms) + "->" + sub_i, *ops))
+            sub_i, shape_i, dtype = ctx.lhs[i], xs[i]._data.shape, xs[i]._data.dtype
+            others = [j for j in range(len(xs)) if j != i]
+            terms, ops = [ctx.out] + [ctx.lhs[j] for j in others], [g] + [xs[j] for j in others]
+            present = set("".join(terms))
+            target = ""
+            for pos, c in enumerate(sub_i):
+                if c in target:                      # repeated: a fresh letter, tied to c by the identity
+                    f = next(fresh)
+                    terms.append(c + f)
+                    ops.append(as_tensor(np.eye(shape_i[pos], dtype=dtype)))
+                    target += f
+                    continue
+                if c not in present:                 # summed away in the forward: broadcast back
+                    terms.append(c)
+                    ops.append(as_tensor(np.ones(shape_i[pos], dtype)))
+                    present.add(c)
+                target += c
+            grads.append(einsum(",".join(terms) + "->" + target, *ops))
         return tuple(grads)

@@ -9,6 +9,7 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
+from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
 from ._util import norm_axis, norm_dim, xp_of, wrap
@@ -56,9 +57,15 @@ class Amax(Op):
 
 
 class Prod(Op):
-    """y = Π x over ``axis``;   dL/dx_i = g Π_{j≠i} x_j  (exclusive products, so zeros are handled)"""
+    """y = Π x over ``axis`` (None: every element);   dL/dx_i = g Π_{j≠i} x_j
+
+    Π_{j≠i} x_j is not y / x_i when x_i = 0, so a plain backward takes exclusive products (everything
+    left of i times everything right of i, via cumprods: O(n) and exact with zeros). Those raw arrays are
+    constants, so under ``create_graph`` the same quantity is built from differentiable ops instead
+    (``_prod_of_others``): second derivatives need d(Π_{j≠i} x_j)/dx_k, which is non-zero even at zeros."""
     __slots__ = ("axis", "keepdim")
     save_inputs = True
+    save_output = True
 
     @staticmethod
     def forward(ctx, x, axis, keepdim):
@@ -71,26 +78,55 @@ class Prod(Op):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         a = x._data
-        axis = ctx.axis
-        flat = a.reshape(-1) if axis is None else a
-        ax = 0 if axis is None else axis
-        n = flat.shape[ax]
-        ones = np.ones_like(np.take(flat, [0], axis=ax))
-        # prod of everything left of i, times prod of everything right of i
-        left = np.cumprod(np.concatenate([ones, np.take(flat, range(n - 1), axis=ax)], axis=ax), axis=ax)
-        right = np.flip(np.cumprod(np.concatenate(
-            [ones, np.flip(np.take(flat, range(1, n), axis=ax), axis=ax)], axis=ax), axis=ax), axis=ax)
-        others = (left * right).reshape(a.shape)
-        if axis is None:
-            g = expand(reshape(g, (1,) * a.ndim), a.shape) if a.ndim else g
-        else:
-            g = expand(g if ctx.keepdim else unsqueeze_(g, axis), a.shape)
-        return (scale_by(g, others),)
+        if a.ndim == 0:                                    # y = x
+            return (g,)
+        keep = (1,) * a.ndim if ctx.axis is None else _keep_shape(a.shape, (ctx.axis,))
+        g = expand(reshape(g, keep), a.shape)
+        if a.size == 0:
+            return (g,)
+        if not STATE.grad_enabled:                         # first order only: the fast, exact array path
+            return (scale_by(g, _exclusive_products(a, ctx.axis)),)
+        return (g * _prod_of_others(x, reshape(ctx.output, keep), ctx.axis),)
 
 
-def unsqueeze_(g, axis):
-    shape = g._data.shape
-    return reshape(g, shape[:axis] + (1,) + shape[axis:])
+def _exclusive_products(a, axis):
+    """Π_{j≠i} a_j along ``axis`` (None: over everything) as a raw array: prefix times suffix products."""
+    flat = a.reshape(-1) if axis is None else a
+    ax = 0 if axis is None else axis
+    n = flat.shape[ax]
+    ones = np.ones_like(np.take(flat, [0], axis=ax))
+    left = np.cumprod(np.concatenate([ones, np.take(flat, range(n - 1), axis=ax)], axis=ax), axis=ax)
+    right = np.flip(np.cumprod(np.concatenate(
+        [ones, np.flip(np.take(flat, range(1, n), axis=ax), axis=ax)], axis=ax), axis=ax), axis=ax)
+    return (left * right).reshape(a.shape)
+
+
+def _prod_of_others(x, y, axis):
+    """Π_{j≠i} x_j along ``axis`` (None: over everything), written with differentiable ops.
+
+    Where x_i ≠ 0 it is y / x_i (y = Π x, kept in the graph, so its derivative w.r.t. a zero x_k is
+    right). At a zero x_i that is 0/0: there the product of the rest of x_i's slice is taken explicitly,
+    one slice per zero (rows gathered, x_i replaced by 1, multiplied out, scattered back)."""
+    a = x._data
+    zero = a == 0
+    others = y / where(zero, 1.0, x)                   # x_i replaced by 1 where 0: no 0/0 (and no NaN grads)
+    if not zero.any():
+        return others
+    from .shape import movedim
+    moved = x if axis is None else movedim(x, axis, -1)
+    n = a.size if axis is None else a.shape[axis]
+    xm = reshape(moved, (-1, n))                       # one slice per row
+    zm = (zero.reshape(-1) if axis is None else np.moveaxis(zero, axis, -1)).reshape(-1, n)
+    r, c = np.nonzero(zm)                              # row and position of every zero
+    rows = Gather.apply(xm, index=np.repeat(r[:, None], n, axis=1), dim=0)
+    onehot = np.zeros(rows._data.shape, bool)
+    onehot[np.arange(r.size), c] = True
+    at_zeros = prod(where(onehot, 1.0, rows), -1)      # Π of the rest of each zero's slice
+    full = reshape(ScatterAdd.apply(at_zeros, shape=(xm._data.size,), index=r * n + c, dim=0),
+                   moved._data.shape)
+    if axis is not None:
+        full = movedim(full, -1, axis)
+    return where(zero, full, others)
 
 
 class Gather(Op):
@@ -100,6 +136,12 @@ class Gather(Op):
     @staticmethod
     def forward(ctx, x, index, dim):
         ctx.in_shape, ctx.dim, ctx.index = x.shape, dim, index
+        if index.ndim != x.ndim or _b.any(i != dim and s > n for i, (s, n) in enumerate(zip(index.shape, x.shape))):
+            raise IndexError("the index must have the input's number of dims and be no larger in the others")
+        if index.size and (index.min() < 0 or index.max() >= x.shape[dim]):     # NumPy would wrap -1
+            raise IndexError(f"index values must be in [0, {x.shape[dim]}), got [{index.min()}, {index.max()}]")
+        # out has the index's shape (take_along_axis would broadcast a smaller index over the other dims)
+        x = x[tuple(slice(None) if i == dim else slice(0, s) for i, s in enumerate(index.shape))]
         return np.take_along_axis(x, index, axis=dim)
 
     @staticmethod
@@ -109,8 +151,9 @@ class Gather(Op):
     @classmethod
     def explain_error(cls, exc, inputs, params):
         return ShapeError(f"gather: index of shape {params['index'].shape} does not fit input of shape "
-                          f"{tuple(inputs[0].shape)} along dim {params['dim']} ({exc}); the index must have "
-                          f"the same number of dimensions and its values must be < the size of dim")
+                          f"{tuple(inputs[0].shape)} along dim {params['dim']} ({exc}). Fix: the index needs the "
+                          f"input's number of dims, no larger sizes in the other dims, and values in "
+                          f"[0, size of dim)")
 
 
 class ScatterAdd(Op):
@@ -139,6 +182,8 @@ class LogSoftmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
+        if x.size == 0:                  # nothing to normalise (and NumPy's max of nothing raises)
+            return x.copy()
         xp = xp_of(x)
         shifted = x - x.max(axis=dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
@@ -157,6 +202,8 @@ class Softmax(Op):
     @staticmethod
     def forward(ctx, x, dim):
         ctx.dim = dim
+        if x.size == 0:
+            return x.copy()
         e = xp_of(x).exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
@@ -183,6 +230,23 @@ class Cumsum(Op):
 
 
 # ---------------------------------------------------------------------- public functions
+def _axes(dim, ndim, op):
+    """``dim`` (None, int or tuple) -> sorted tuple of axes to reduce. As in PyTorch, None and an empty
+    tuple mean every dim, and a 0-d tensor accepts dim 0 / -1 (it has no axis to reduce)."""
+    if dim is None or (isinstance(dim, (tuple, list)) and len(dim) == 0):
+        return tuple(range(ndim))
+    axes = norm_dim(dim, ndim, op)
+    return axes if ndim else ()
+
+
+def _one_dim(dim, ndim, op):
+    """A single ``dim`` (an int) -> a non-negative axis; a tuple gets a clear error instead of a TypeError."""
+    if not isinstance(dim, (int, np.integer)) or isinstance(dim, bool):
+        raise TypeError(f"{op}(): dim must be a single int, got {dim!r}. Fix: reduce one dim at a time "
+                        f"(e.g. x.{op}(0).{op}(0)) or flatten the dims first")
+    return norm_axis(dim, ndim, op)
+
+
 def _reduce_dtype(x):
     """Sums of bool/int tensors are int64, as in PyTorch."""
     if x._data.dtype.kind in "bu" or x._data.dtype in (np.int8, np.int16, np.int32):
@@ -194,7 +258,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
     x = _reduce_dtype(x)
-    return Sum.apply(x, axes=norm_dim(dim, x._data.ndim, "sum"), keepdim=keepdim)
+    return Sum.apply(x, axes=_axes(dim, x._data.ndim, "sum"), keepdim=keepdim)
 
 
 def mean(x, dim=None, keepdim=False, dtype=None):
@@ -203,8 +267,8 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     if x._data.dtype.kind != "f":
         raise RuntimeError(f"mean(): could not infer output dtype. Input dtype must be floating point, got "
                            f"{x.dtype}. Fix: call .float() first or pass dtype=chainrule.float32")
-    axes = norm_dim(dim, x._data.ndim, "mean")
-    n = int(np.prod([x._data.shape[a] for a in axes])) if x._data.ndim else 1
+    axes = _axes(dim, x._data.ndim, "mean")
+    n = int(np.prod([x._data.shape[a] for a in axes]))
     return Sum.apply(x, axes=axes, keepdim=keepdim) * (1.0 / n if n else float("nan"))
 
 
@@ -212,8 +276,11 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """Σ (x - mean)² / (N - correction); ``unbiased=True`` (default) means correction=1."""
     if correction is None:
         correction = 1 if unbiased is None or unbiased else 0
-    axes = norm_dim(dim, x._data.ndim, "var")
-    n = int(np.prod([x._data.shape[a] for a in axes])) if x._data.ndim else 1
+    if x._data.dtype.kind != "f":
+        raise RuntimeError(f"var/std: only floating point inputs are supported, got {x.dtype}. "
+                           f"Fix: call .float() first")
+    axes = _axes(dim, x._data.ndim, "var")
+    n = int(np.prod([x._data.shape[a] for a in axes]))
     centred = x - mean(x, axes, keepdim=True)
     denom = _b.max(n - correction, 0)
     return sum(centred * centred, axes, keepdim=keepdim) * (1.0 / denom if denom else float("inf"))
@@ -236,24 +303,27 @@ def prod(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
     x = _reduce_dtype(x)
-    axis = None if dim is None else norm_axis(dim, x._data.ndim, "prod")
+    axis = None if dim is None else _one_dim(dim, x._data.ndim, "prod")
+    if axis is not None and x._data.ndim == 0:          # a 0-d tensor: dim 0 / -1 reduce nothing
+        axis = None
     return Prod.apply(x, axis=axis, keepdim=keepdim)
 
 
 def _check_nonempty(x, axes, op):
     if x._data.size == 0 and (not axes or _b.any(x._data.shape[a] == 0 for a in axes)):
         raise IndexError(f"{op}(): expected a non-empty tensor along the reduced dims, got shape "
-                         f"{tuple(x.shape)}; the max/min of nothing is undefined")
+                         f"{tuple(x.shape)} reduced over dims {axes}; the max/min of nothing is undefined. "
+                         f"Fix: check the size first, or reduce over a dim that is not empty")
 
 
 def amax(x, dim=None, keepdim=False):
-    axes = norm_dim(dim, x._data.ndim, "amax") if dim != () else tuple(range(x._data.ndim))
+    axes = _axes(dim, x._data.ndim, "amax")
     _check_nonempty(x, axes, "amax")
     return Amax.apply(x, axes=axes, keepdim=keepdim, largest=True)
 
 
 def amin(x, dim=None, keepdim=False):
-    axes = norm_dim(dim, x._data.ndim, "amin") if dim != () else tuple(range(x._data.ndim))
+    axes = _axes(dim, x._data.ndim, "amin")
     _check_nonempty(x, axes, "amin")
     return Amax.apply(x, axes=axes, keepdim=keepdim, largest=False)
 
@@ -279,7 +349,7 @@ def _max_min(x, dim, keepdim, other, largest):
         return maximum(x, b) if largest else minimum(x, b)
     if dim is None:
         return amax(x) if largest else amin(x)
-    d = norm_axis(dim, x._data.ndim, name)
+    d = _one_dim(dim, x._data.ndim, name)
     _check_nonempty(x, (d,), name)
     arr = x._data
     if arr.ndim == 0:
@@ -301,18 +371,27 @@ def min(x, dim=None, keepdim=False, other=None):
     return _max_min(x, dim, keepdim, other, False)
 
 
-def argmax(x, dim=None, keepdim=False):
+def _arg_extreme(x, dim, keepdim, largest):
+    name = "argmax" if largest else "argmin"
+    find = np.argmax if largest else np.argmin
     if dim is None:
-        return wrap(np.asarray(np.argmax(x._data), dtype=np.int64))
-    d = norm_axis(dim, x._data.ndim, "argmax")
-    return wrap(np.argmax(x._data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+        _check_nonempty(x, tuple(range(x._data.ndim)), name)
+        idx = np.asarray(find(x._data), dtype=np.int64)
+        return wrap(idx.reshape((1,) * x._data.ndim) if keepdim else idx)
+    d = _one_dim(dim, x._data.ndim, name)
+    _check_nonempty(x, (d,), name)
+    if x._data.ndim == 0:
+        return wrap(np.zeros((), np.int64))
+    return wrap(find(x._data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+
+
+def argmax(x, dim=None, keepdim=False):
+    """Index of the largest element (of the flattened tensor, or along ``dim``); the first one on ties."""
+    return _arg_extreme(x, dim, keepdim, True)
 
 
 def argmin(x, dim=None, keepdim=False):
-    if dim is None:
-        return wrap(np.asarray(np.argmin(x._data), dtype=np.int64))
-    d = norm_axis(dim, x._data.ndim, "argmin")
-    return wrap(np.argmin(x._data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
+    return _arg_extreme(x, dim, keepdim, False)
 
 
 def gather(x, dim, index):
@@ -320,6 +399,8 @@ def gather(x, dim, index):
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: index must be an integer tensor, got {idx.dtype}")
+    if x._data.ndim == 0 and idx.ndim == 0:           # NumPy has no axis 0 to gather along: use shape (1,)
+        return reshape(Gather.apply(reshape(x, (1,)), index=idx.reshape(1), dim=0), ())
     return Gather.apply(x, index=idx, dim=d)
 
 
@@ -330,35 +411,57 @@ def take_along_dim(x, indices, dim=None):
     return gather(x, dim, indices)
 
 
-
 def logsumexp(x, dim=None, keepdim=False):
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x (held constant: the identity holds for any m)."""
     from .unary import exp, log
-    axes = norm_dim(dim, x._data.ndim, "logsumexp")
-    m = x._data.max(axis=axes, keepdims=True) if x._data.size else np.zeros(_keep_shape(x._data.shape, axes), x._data.dtype)
+    axes = _axes(dim, x._data.ndim, "logsumexp")
+    a = x._data
+    if a.size:
+        m = a.max(axis=axes, keepdims=True)
+    else:                                       # NumPy's max of nothing raises; any m will do
+        m = np.zeros(_keep_shape(a.shape, axes), a.dtype)
     m = np.where(np.isfinite(m), m, 0)
     out = log(sum(exp(x - _make(m)), axes, keepdim=True)) + _make(m)
     return out if keepdim else reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
 def norm(x, p="fro", dim=None, keepdim=False):
-    """The p-norm (default 2 / Frobenius) over ``dim``; its gradient at 0 is 0, as in PyTorch."""
+    """The vector p-norm over ``dim`` (all dims by default): (Σ |x|^p)^(1/p); p = 2 / 'fro' (default), 1,
+    inf (max |x|), -inf (min |x|), 0 (count of non-zeros) or any other real p.
+
+    Gradients follow PyTorch where the formula has none: 0 at a norm of 0 (e.g. the zero vector), 0 at
+    an element x_i = 0 for p < 1, and shared evenly among ties for ±inf."""
     from .unary import abs as _abs, sqrt
+    axes = _axes(dim, x._data.ndim, "norm")
+    if isinstance(p, str) and p not in ("fro", "inf", "-inf"):
+        raise ValueError(f"norm: p={p!r} is not supported; use a number, 'fro', 'inf' or '-inf' "
+                         f"(nuclear norms need an SVD, which chainrule does not have)")
+    p = float(p) if isinstance(p, str) and p != "fro" else p
+    if x._data.dtype.kind != "f":
+        x = x._cast(_dt.get_default_dtype())
     if p in ("fro", 2, 2.0):
-        sq = sum(x * x, dim, keepdim=True)
-        r = sqrt(where(sq._data == 0, 1.0, sq))
-        out = where(sq._data == 0, 0.0, r)
-    elif p in (float("inf"), "inf"):
-        out = amax(_abs(x), dim, keepdim=True)
+        sq = sum(x * x, axes, keepdim=True)
+        dead = sq._data == 0
+        out = where(dead, 0.0, sqrt(where(dead, 1.0, sq)))        # sqrt'(0) = inf: keep it out of the graph
+    elif p == float("inf"):
+        out = amax(_abs(x), axes, keepdim=True)
+    elif p == float("-inf"):
+        out = amin(_abs(x), axes, keepdim=True)
     elif p == 1:
-        out = sum(_abs(x), dim, keepdim=True)
+        out = sum(_abs(x), axes, keepdim=True)
     elif p == 0:
-        return sum((x != 0).float(), dim, keepdim=keepdim)
+        out = sum((x != 0)._cast(x.dtype), axes, keepdim=True)
     else:
-        out = sum(_abs(x) ** p, dim, keepdim=True) ** (1.0 / p)
+        a = _abs(x)
+        zero = a._data == 0
+        ap = where(zero, 0.0, where(zero, 1.0, a) ** p)          # |x|^p, with a 0 (not 0 * inf) grad at 0
+        total = sum(ap, axes, keepdim=True)
+        dead = total._data == 0
+        if p < 0:                                                 # a single 0 makes a negative-p norm 0
+            dead = dead | np.any(zero, axis=axes, keepdims=True)
+        out = where(dead, 0.0, where(dead, 1.0, total) ** (1.0 / p))
     if keepdim:
         return out
-    axes = norm_dim(dim, x._data.ndim, "norm")
     return reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
@@ -383,14 +486,17 @@ def log_softmax(x, dim=None, dtype=None):
 def _softmax_dim(x, dim, op):
     if dim is None:          # PyTorch's legacy implicit choice
         dim = 0 if x._data.ndim in (0, 1, 3) else 1
-    return norm_axis(dim, x._data.ndim, op)
+    return _one_dim(dim, x._data.ndim, op)
 
 
 def cumsum(x, dim, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
     x = _reduce_dtype(x)
-    return Cumsum.apply(x, dim=norm_axis(dim, x._data.ndim, "cumsum"))
+    d = _one_dim(dim, x._data.ndim, "cumsum")
+    if x._data.ndim == 0:                     # np.cumsum would flatten a 0-d array to shape (1,)
+        return reshape(Cumsum.apply(reshape(x, (1,)), dim=0), ())
+    return Cumsum.apply(x, dim=d)
 
 
 def all(x, dim=None, keepdim=False):
