@@ -54,7 +54,8 @@ class Function:
         y = Cube.apply(x)
     """
     __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_out", "_out_vc", "_out_version",
-                 "_freed", "_pre_hooks", "_retain", "_trace", "__weakref__", "__dict__")
+                 "_freed", "_pre_hooks", "_retain", "_trace", "_view_version", "__weakref__", "__dict__")
+    is_view = False
 
     # ---------------------------------------------------------------- what backward rules read
     def save_for_backward(self, *tensors):
@@ -64,6 +65,12 @@ class Function:
 
     @property
     def saved_tensors(self):
+        return self.saved_tensors_read()
+
+    def saved_tensors_read(self, *reads):
+        """The saved tensors, checked for in-place changes only where ``reads[i]`` is true: the values the
+        rule will use. (As PyTorch: a * b needs b's value only for a's gradient, so changing b in place
+        is harmless when only b requires grad.) No ``reads``: check them all."""
         saved = self._saved
         if saved is None:
             if self._freed:
@@ -74,7 +81,7 @@ class Function:
         for i, t in enumerate(saved):
             if t is _OUTPUT:
                 t = self.output
-            elif versions[i] is not None and t._vc[0] != versions[i]:
+            elif versions[i] is not None and t._vc[0] != versions[i] and (not reads or reads[i]):
                 raise RuntimeError(
                     f"one of the variables needed for gradient computation has been modified by an inplace "
                     f"operation: [{t.dtype.name} tensor of shape {tuple(t.shape)}], saved by "
@@ -265,6 +272,10 @@ class Op(Function):
             ctx._versions = tuple([x._vc[0] if isinstance(x, _Tensor) else None for x in inputs])
         else:
             ctx._saved = ctx._versions = None
+        if vc is not None:         # a recorded view: remember the memory's version when it was taken
+            ctx._view_version = vc[0]
+        if VIEWS.rebased:
+            _check_stale_views(inputs)
         result = _make(out, True, ctx, vc)
         if cls.save_output:
             ctx._out, ctx._out_vc, ctx._out_version = out, result._vc, result._vc[0]
@@ -280,6 +291,30 @@ class Op(Function):
 
     def _call_backward(self, grad):
         return type(self).backward(self, grad)
+
+
+class _ViewState:
+    """Set once the first in-place op re-bases a tensor under recording (rare): from then on, recording an
+    op checks that no input is a view whose memory changed after the view was taken - its history would
+    describe the old values, and the gradient would be silently wrong."""
+    __slots__ = ("rebased",)
+
+    def __init__(self):
+        self.rebased = False
+
+
+VIEWS = _ViewState()
+
+
+def _check_stale_views(inputs):
+    for x in inputs:
+        fn = getattr(x, "grad_fn", None)
+        if fn is not None and type(fn).is_view and getattr(fn, "_view_version", None) is not None \
+                and x._vc[0] != fn._view_version:
+            raise RuntimeError(
+                f"a view (shape {tuple(x.shape)}, made by {fn.name()}) is used after the tensor it views was "
+                f"modified in place; its recorded history describes the old values, so its gradient would be "
+                f"wrong. Take the view after the in-place op, or use out-of-place ops (y = y * x).")
 
 
 class AccumulateGrad:

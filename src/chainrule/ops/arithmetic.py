@@ -56,8 +56,8 @@ class Mul(Op):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        a, b = ctx.saved_tensors_read(nb, na)      # a's value matters only for b's gradient, and vice versa
         return (sum_to(g * b, shape_of(a)) if na else None,
                 sum_to(g * a, shape_of(b)) if nb else None)
 
@@ -72,8 +72,8 @@ class Div(Op):
 
     @staticmethod
     def backward(ctx, g):
-        a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
+        a, b = ctx.saved_tensors_read(nb, True)    # a's value matters only for b's gradient
         return (sum_to(g / b, shape_of(a)) if na else None,
                 sum_to(-g * a / (b * b), shape_of(b)) if nb else None)
 

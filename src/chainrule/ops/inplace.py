@@ -34,6 +34,8 @@ def _rebase(x, op, compute):
         # (an Index node with an integer-array or mask key made a copy, not a view: that one is fine)
         raise RuntimeError(f"{op}: in-place modification of a view of a tensor that requires grad is not "
                            f"supported by chainrule; use the out-of-place op (e.g. y = x.clone(); y[...] = v).")
+    from ..autograd.function import VIEWS
+    VIEWS.rebased = True         # from now on, recording checks for views taken before this write
     old = Tensor.__new__(Tensor)              # the old value, as it was, for the new node to consume
     old._data, old._requires_grad, old.grad, old.grad_fn = x._data.copy(), x._requires_grad, None, x.grad_fn
     old._vc, old._hooks = [0], None
