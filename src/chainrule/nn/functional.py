@@ -1,7 +1,8 @@
 """chainrule.nn.functional: the stateless building blocks of layers (as ``torch.nn.functional``)."""
 from ..ops.arithmetic import clamp as _clamp
 from ..ops.linear import bilinear, linear
-from ..ops.loss import cross_entropy, nll_loss
+from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy,
+                        huber_loss, kl_div, l1_loss, margin_ranking_loss, mse_loss, nll_loss, smooth_l1_loss)
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import pad
 from ..ops.unary import elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
@@ -19,3 +20,5 @@ def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
 
 __all__ += ["layer_norm", "rms_norm", "batch_norm", "group_norm", "dropout", "dropout1d", "dropout2d",
             "dropout3d", "embedding", "one_hot", "normalize", "cosine_similarity"]
+__all__ += ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
+            "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss"]

@@ -1,4 +1,5 @@
-"""Cross-entropy from logits, fused: one node whose backward is the textbook ``softmax - onehot``.
+"""Loss functions, as ``torch.nn.functional``. Cross-entropy from logits is fused: one node whose backward
+is the textbook ``softmax - onehot``:
 
     loss_n = -w_{t_n} log softmax(x_n)_{t_n}            (class-index targets)
     dloss_n/dx_n = w_{t_n} (softmax(x_n) - onehot(t_n))
@@ -6,6 +7,14 @@
 computed with a log-sum-exp shift, so logits of ±1e4 give a finite loss and gradient. Label smoothing
 mixes in ε/C of the uniform target; ``ignore_index`` targets contribute nothing; ``weight`` rescales
 classes and (for 'mean') the denominator is the sum of the targets' weights, as in PyTorch.
+
+Binary cross-entropy from logits is fused the same way, in the stable form (softplus(-x) = -log σ(x)
+computed as log1p(e^-|x|) + max(-x, 0), never exp of a large number):
+
+    loss = (1 - y) x + l softplus(-x),   l = 1 + (pos_weight - 1) y,   dloss/dx = σ(x) l - pos_weight y
+
+The regression losses (mse, l1, smooth_l1, huber), kl_div and the margin losses are short compositions
+of differentiable ops, so their second derivatives come for free.
 """
 import numpy as np
 
@@ -14,7 +23,9 @@ from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 
-__all__ = ["cross_entropy", "nll_loss"]
+__all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
+           "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
+           "margin_ranking_loss"]
 
 
 def _log_softmax_rows(x):
@@ -197,3 +208,346 @@ def _legacy_reduction(size_average, reduce, reduction):
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     return "none" if not reduce else ("mean" if size_average else "sum")
+
+
+# ------------------------------------------------------------------------------------ shared checks
+def _reduce(per, reduction, op):
+    if reduction == "none":
+        return per
+    if reduction == "sum":
+        return per.sum()
+    if reduction == "mean":
+        return per.mean()
+    raise ValueError(f"{op}: reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
+
+
+def _as_loss_tensor(t, like, op, name="target"):
+    if isinstance(t, Tensor):
+        return t
+    from ..creation import tensor
+    return tensor(t, dtype=like.dtype)
+
+
+def _pointwise_pair(input, target, op):
+    """input and target of a regression loss: floating, broadcast together (with PyTorch's warning when
+    their sizes differ), one dtype."""
+    from ._util import operands
+    from .shape import broadcast_tensors
+    target = _as_loss_tensor(target, input, op)
+    if tuple(target.shape) != tuple(input.shape):
+        import warnings
+        warnings.warn(f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
+                      f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
+                      f"Please ensure they have the same size.", stacklevel=3)
+        try:
+            np.broadcast_shapes(input.shape, target.shape)
+        except ValueError:
+            raise ShapeError(f"{op}: the input of shape {tuple(input.shape)} and the target of shape "
+                             f"{tuple(target.shape)} cannot be broadcast together; they should have the "
+                             f"same shape") from None
+    x, y = operands(input, target)
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected floating point input and target, got {input.dtype} and "
+                         f"{target.dtype}. Fix: call .float() on them")
+    if tuple(x.shape) != tuple(y.shape):
+        x, y = broadcast_tensors(x, y)
+    return x, y
+
+
+def _elementwise_weight(weight, x, op):
+    if weight is None:
+        return None
+    w = _as_loss_tensor(weight, x, op, "weight")
+    if tuple(w.shape) != tuple(x.shape):
+        raise ValueError(f"{op}: weights and input must have the same size: weight {tuple(w.shape)}, "
+                         f"input {tuple(x.shape)}")
+    return w
+
+
+def _weighted(per, w, reduction, op, normalise_by_weight):
+    """Apply per-element weights; 'mean' divides by Σw (mse/l1) or by the count (huber), as PyTorch."""
+    if w is None:
+        return _reduce(per, reduction, op)
+    per = per * w
+    if reduction == "mean" and normalise_by_weight:
+        return per.sum() / w.sum()
+    return _reduce(per, reduction, op)
+
+
+# ------------------------------------------------------------------------------------ regression losses
+def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """(x - y)² per element, reduced (weighted 'mean' = Σ w (x-y)² / Σ w)."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x, y = _pointwise_pair(input, target, "mse_loss")
+    d = x - y
+    return _weighted(d * d, _elementwise_weight(weight, x, "mse_loss"), reduction, "mse_loss", True)
+
+
+def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
+    """|x - y| per element, reduced (weighted 'mean' = Σ w |x-y| / Σ w)."""
+    from .unary import abs as _abs
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    x, y = _pointwise_pair(input, target, "l1_loss")
+    return _weighted(_abs(x - y), _elementwise_weight(weight, x, "l1_loss"), reduction, "l1_loss", True)
+
+
+def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
+    """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta  (d = x - y; beta = 0 is the L1 loss)."""
+    from .arithmetic import where
+    from .unary import abs as _abs
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    if beta < 0:
+        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
+    x, y = _pointwise_pair(input, target, "smooth_l1_loss")
+    d = x - y
+    a = _abs(d)
+    if beta == 0:
+        return _reduce(a, reduction, "smooth_l1_loss")
+    per = where(a._data < beta, (0.5 / beta) * d * d, a - 0.5 * beta)
+    return _reduce(per, reduction, "smooth_l1_loss")
+
+
+def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
+    """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta)  (d = x - y)."""
+    from .arithmetic import where
+    from .unary import abs as _abs
+    if delta <= 0:
+        raise ValueError(f"huber_loss: delta must be positive, got {delta}")
+    x, y = _pointwise_pair(input, target, "huber_loss")
+    d = x - y
+    a = _abs(d)
+    per = where(a._data < delta, 0.5 * d * d, delta * (a - 0.5 * delta))
+    return _weighted(per, _elementwise_weight(weight, x, "huber_loss"), reduction, "huber_loss", False)
+
+
+# ------------------------------------------------------------------------------------ binary cross-entropy
+def _bce_pair(input, target, op, same_shape_msg):
+    if not isinstance(input, Tensor):
+        raise TypeError(f"{op}: input must be a chainrule Tensor, got {type(input).__name__}")
+    target = _as_loss_tensor(target, input, op)
+    if tuple(target.shape) != tuple(input.shape):
+        raise ValueError(same_shape_msg.format(t=tuple(target.shape), i=tuple(input.shape)))
+    if input._data.dtype.kind != "f" or target._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: expected floating point input and target (probabilities), got "
+                         f"{input.dtype} and {target.dtype}. Fix: target.float()")
+    if target._data.dtype != input._data.dtype:
+        target = target._cast(input.dtype)
+    return input, target
+
+
+def _constant_weight(w, x, op, name):
+    """A class/element weight broadcast against x, as a constant array (PyTorch: not differentiable)."""
+    if w is None:
+        return None
+    if isinstance(w, Tensor):
+        if w._requires_grad:
+            raise RuntimeError(f"{op}: the function is not differentiable with respect to argument '{name}'; "
+                               f"this input cannot have requires_grad=True (pass {name}.detach())")
+        w = w._data
+    w = np.asarray(w, dtype=x._data.dtype)
+    try:
+        if np.broadcast_shapes(w.shape, x._data.shape) != x._data.shape:
+            raise ValueError
+    except ValueError:
+        raise ShapeError(f"{op}: {name} of shape {w.shape} cannot be broadcast to the input's shape "
+                         f"{tuple(x.shape)}") from None
+    return w
+
+
+# PyTorch keeps this epsilon as a C++ float, so its value is float32(1e-12); the same here, so the
+# gradient at x = 0 or 1 (where the clamp decides it) equals PyTorch's to the last bit
+_BCE_EPS = float(np.float32(1e-12))
+
+
+class BinaryCrossEntropy(Op):
+    """loss = -w [y max(log x, -100) + (1 - y) max(log(1 - x), -100)]  (x probabilities)
+    dloss/dx = w (x - y) / max(x (1 - x), ε),   dloss/dy = w (log(1 - x) - log x)   (as PyTorch)"""
+    __slots__ = ("w",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, w):
+        ctx.w = w
+        with np.errstate(divide="ignore"):           # log 0 = -inf, then clamped
+            logx = np.maximum(np.log(x), -100.0)
+            log1mx = np.maximum(np.log1p(-x), -100.0)
+        per = -(y * logx + (1 - y) * log1mx)
+        if w is not None:
+            per *= w
+        return per
+
+    @staticmethod
+    def backward(ctx, g):
+        from .arithmetic import clamp
+        from .unary import log, log1p
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        gw = g * _make(ctx.w) if ctx.w is not None else g
+        if not STATE.grad_enabled:                   # raw-array fast path
+            xd, yd, gd = x._data, y._data, gw._data
+            gx = _make(gd * (xd - yd) / np.maximum(xd * (1 - xd), _BCE_EPS)) if nx else None
+            with np.errstate(divide="ignore"):
+                gy = _make(gd * (np.log1p(-xd) - np.log(xd))) if ny else None
+            return gx, gy
+        gx = gw * (x - y) / clamp(x * (1 - x), min=_BCE_EPS) if nx else None
+        gy = gw * (log1p(-x) - log(x)) if ny else None
+        return gx, gy
+
+
+def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
+    """-w [y log x + (1 - y) log(1 - x)] for probabilities x in [0, 1] (each log clamped at -100, so x = 0
+    or 1 gives a finite loss, as PyTorch). For logits use ``binary_cross_entropy_with_logits``."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    op = "binary_cross_entropy"
+    x, y = _bce_pair(input, target, op, "binary_cross_entropy: using a target size {t} that is different "
+                                        "to the input size {i} is not supported; they must have the same shape")
+    xd = x._data
+    if xd.size and (xd.min() < 0 or xd.max() > 1):
+        raise RuntimeError(f"{op}: all elements of input should be between 0 and 1 (got values in "
+                           f"[{xd.min():.4g}, {xd.max():.4g}]). Did you mean binary_cross_entropy_with_logits, "
+                           f"which takes logits?")
+    w = _constant_weight(weight, x, op, "weight")
+    return _reduce(BinaryCrossEntropy.apply(x, y, w=w), reduction, op)
+
+
+class BinaryCrossEntropyWithLogits(Op):
+    """loss = w [(1 - y) x + l softplus(-x)],  l = 1 + (pw - 1) y
+    dloss/dx = w (σ(x) l - pw y),   dloss/dy = w (pw softplus(-x) - softplus(x))"""
+    __slots__ = ("w", "pw")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, w, pw):
+        ctx.w, ctx.pw = w, pw
+        sp_neg = np.log1p(np.exp(-np.abs(x))) + np.maximum(-x, 0)      # softplus(-x) = -log σ(x), stable
+        if pw is None:
+            per = (1 - y) * x + sp_neg
+        else:
+            per = (1 - y) * x + (1 + (pw - 1) * y) * sp_neg
+        if w is not None:
+            per *= w
+        return per
+
+    @staticmethod
+    def backward(ctx, g):
+        x, y = ctx.saved_tensors
+        nx, ny = ctx.needs_input_grad
+        w, pw = ctx.w, ctx.pw
+        if not STATE.grad_enabled:                   # raw-array fast path
+            xd, yd = x._data, y._data
+            gd = g._data * w if w is not None else g._data
+            gx = gy = None
+            if nx:
+                sig = _sigmoid_array(xd)
+                gx = _make((gd * (sig - yd if pw is None else sig * (1 + (pw - 1) * yd) - pw * yd))
+                           .astype(xd.dtype, copy=False))
+            if ny:
+                if pw is None:
+                    gy = _make((-gd * xd).astype(xd.dtype, copy=False))
+                else:
+                    sp_neg = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0)
+                    gy = _make((gd * (pw * sp_neg - (sp_neg + xd))).astype(xd.dtype, copy=False))
+            return gx, gy
+        # differentiable path (create_graph=True)
+        from .unary import abs as _abs, exp, log1p, relu, sigmoid
+        gw = g * _make(w) if w is not None else g
+        gx = gy = None
+        if nx:
+            sig = sigmoid(x)
+            gx = gw * (sig - y) if pw is None else gw * (sig * (1 + _make(pw - 1) * y) - _make(pw) * y)
+        if ny:
+            if pw is None:
+                gy = -gw * x
+            else:
+                sp_neg = log1p(exp(-_abs(x))) + relu(-x)
+                gy = gw * (_make(pw) * sp_neg - (sp_neg + x))
+        return gx, gy
+
+
+def _sigmoid_array(x):
+    """σ(x) without overflow: e^x / (1 + e^x) for x < 0, 1 / (1 + e^-x) otherwise."""
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
+                                     reduction="mean", pos_weight=None):
+    """Binary cross-entropy of logits x (sigmoid and BCE in one stable step): finite for any logit.
+    ``pos_weight`` (broadcast along the last dim, one per class) weighs the positive term."""
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    op = "binary_cross_entropy_with_logits"
+    x, y = _bce_pair(input, target, op, "binary_cross_entropy_with_logits: target size {t} must be the same as "
+                                        "input size {i}")
+    w = _constant_weight(weight, x, op, "weight")
+    pw = _constant_weight(pos_weight, x, op, "pos_weight")
+    return _reduce(BinaryCrossEntropyWithLogits.apply(x, y, w=w, pw=pw), reduction, op)
+
+
+# ------------------------------------------------------------------------------------ divergence, margins
+def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_target=False):
+    """KL(target || exp(input)) pointwise, ``input`` being log-probabilities:
+    target (log target - input) (0 where target = 0), or with ``log_target`` exp(t) (t - input).
+    ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL divergence)."""
+    from .arithmetic import where
+    from .unary import exp, log
+    op = "kl_div"
+    if size_average is not None or reduce is not None:
+        reduction = _legacy_reduction(size_average, reduce, "mean")
+    elif reduction not in ("none", "mean", "sum", "batchmean"):
+        raise ValueError(f"kl_div: reduction must be 'none', 'batchmean', 'sum' or 'mean', got {reduction!r}")
+    x, t = _pointwise_pair(input, target, op)
+    if log_target:
+        per = exp(t) * (t - x)
+    else:
+        zero = t._data == 0                       # xlogy: 0 log 0 = 0, with a gradient free of 0 * inf
+        per = where(zero, 0.0, t * log(where(zero, 1.0, t))) - t * x
+    if reduction == "batchmean":
+        total = per.sum()
+        return total / input.shape[0] if input.ndim else total
+    return _reduce(per, reduction, op)
+
+
+def _margin_target(target, like, op, expected):
+    target = _as_loss_tensor(target, like, op)
+    if tuple(target.shape) != tuple(expected):
+        raise ShapeError(f"{op}: target must have shape {tuple(expected)} (one ±1 label per pair), got "
+                         f"{tuple(target.shape)}")
+    return target
+
+
+def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """max(0, -y (x1 - x2) + margin), y = ±1 saying which input should rank higher."""
+    from .arithmetic import clamp
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    op = "margin_ranking_loss"
+    target = _as_loss_tensor(target, input1, op)
+    shapes = f"input1 {tuple(input1.shape)}, input2 {tuple(input2.shape)} and target {tuple(target.shape)}"
+    if not input1.ndim == input2.ndim == target.ndim:
+        raise ShapeError(f"{op}: {shapes} must have the same number of dimensions")
+    try:
+        np.broadcast_shapes(input1.shape, input2.shape, target.shape)
+    except ValueError:
+        raise ShapeError(f"{op}: {shapes} cannot be broadcast together") from None
+    return _reduce(clamp(-target * (input1 - input2) + margin, min=0), reduction, op)
+
+
+def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
+    """1 - cos(x1, x2) where y = 1,  max(0, cos(x1, x2) - margin) where y = -1 (cosine over the last dim
+    of (N, D) or (D,) inputs; as PyTorch, cos = x1·x2 / √((|x1|² + ε)(|x2|² + ε)), ε = 1e-12)."""
+    from .arithmetic import clamp, where
+    reduction = _legacy_reduction(size_average, reduce, reduction)
+    op = "cosine_embedding_loss"
+    if tuple(input1.shape) != tuple(input2.shape) or input1.ndim not in (1, 2):
+        raise ShapeError(f"{op}: expected two inputs of the same shape, (N, D) or (D,), got "
+                         f"{tuple(input1.shape)} and {tuple(input2.shape)}")
+    expected = input1.shape[:1] if input1.ndim == 2 else ()
+    target = _margin_target(target, input1, op, expected)
+    dim = input1.ndim - 1
+    eps = 1e-12
+    prod = (input1 * input2).sum(dim)
+    mag = ((input1 * input1).sum(dim) + eps) * ((input2 * input2).sum(dim) + eps)
+    cos = prod / mag.sqrt()
+    t = target._data
+    zero = np.zeros((), cos._data.dtype)
+    per = where(t == 1, 1 - cos, zero) + where(t == -1, clamp(cos - margin, min=0), zero)
+    return _reduce(per, reduction, op)

@@ -137,8 +137,7 @@ class EmbeddingBackward(Op):
     @staticmethod
     def forward(ctx, g, idx, num, padding_idx):
         ctx.idx, ctx.padding_idx = idx, padding_idx
-        out = np.zeros((num,) + g.shape[idx.ndim:], g.dtype)
-        np.add.at(out, idx.reshape(-1), g.reshape((idx.size,) + g.shape[idx.ndim:]))
+        out = _scatter_add_rows(idx.reshape(-1), g.reshape((idx.size,) + g.shape[idx.ndim:]), num)
         if padding_idx is not None:
             out[padding_idx] = 0
         return out
@@ -151,6 +150,40 @@ class EmbeddingBackward(Op):
             keep = (ctx.idx != ctx.padding_idx).astype(gg._data.dtype)[..., None]
             out = scale_by(out, keep)
         return (out,)
+
+
+def _scatter_add_rows(idx, rows, num):
+    """out = zeros((num,) + rows.shape[1:]); out[idx[i]] += rows[i] for every i (repeats accumulate).
+
+    ``np.add.at`` does this one row at a time (slow for wide rows). Instead: sort the indices, rank each
+    occurrence within its run of equal indices, and add all k-th occurrences at once - within one rank
+    the indices are distinct, so a plain fancy-indexed ``+=`` is exact. Only very frequent indices (rank
+    past ``_RANKS``) fall back to ``np.add.at``, on just those rows."""
+    out = np.zeros((num,) + rows.shape[1:], rows.dtype)
+    n = idx.size
+    if n == 0:
+        return out
+    order = np.argsort(idx, kind="stable")
+    s_idx = idx[order]
+    start = np.empty(n, bool)
+    start[0] = True
+    np.not_equal(s_idx[1:], s_idx[:-1], out=start[1:])
+    if start.all():                                   # all distinct: one scatter
+        out[idx] = rows
+        return out
+    starts = np.flatnonzero(start)
+    rank = np.arange(n) - starts[np.cumsum(start) - 1]
+    s_rows = rows[order]
+    for r in range(min(int(rank.max()), _RANKS) + 1):
+        sel = rank == r
+        out[s_idx[sel]] += s_rows[sel]
+    rest = rank > _RANKS
+    if rest.any():
+        np.add.at(out, s_idx[rest], s_rows[rest])
+    return out
+
+
+_RANKS = 16
 
 
 def embedding(input, weight, padding_idx=None, max_norm=None, norm_type=2.0, scale_grad_by_freq=False,

@@ -34,9 +34,9 @@ class Normalize(Op):
     @staticmethod
     def forward(ctx, x, w, b, axes, eps, stats=None, fixed=False):
         if stats is None:
-            mu = x.mean(axis=axes, keepdims=True)
+            mu = _mean(x, axes)
             xc = x - mu
-            var = np.mean(xc * xc, axis=axes, keepdims=True)
+            var = _mean_of_product(xc, xc, axes)
         else:                                        # batch_norm computed them (it needs them for running stats)
             mu, var = stats
             xc = x - mu
@@ -67,12 +67,12 @@ class Normalize(Op):
                 if ctx.fixed:
                     gx = gh * rstd
                 else:
-                    gx = gh - gh.mean(axis=axes, keepdims=True)
-                    gx -= xhat * np.mean(gh * xhat, axis=axes, keepdims=True)
+                    gx = gh - _mean(gh, axes)
+                    gx -= xhat * _mean_of_product(gh, xhat, axes)
                     gx *= rstd
                 gx = _make(gx.astype(x._data.dtype, copy=False))
             if nw:
-                gw = _make(_sum_to_array(gd * xhat, w._data.shape))
+                gw = _make(_weight_grad(gd, xhat, w._data.shape))
             if nb:
                 gb = _make(_sum_to_array(gd, b._data.shape))
             return gx, gw, gb
@@ -100,9 +100,48 @@ class Normalize(Op):
         return gx, gw, gb
 
 
+def _trailing(a, axes):
+    """k when ``axes`` are the last k axes of the C-contiguous array ``a`` (rows of a 2-D view), else 0."""
+    k = len(axes)
+    if a.flags.c_contiguous and axes == tuple(range(a.ndim - k, a.ndim)):
+        return k
+    return 0
+
+
+def _mean(a, axes):
+    """mean over ``axes`` (keepdims). Over trailing axes as a matrix-vector product: BLAS does it in one
+    pass, several times faster than NumPy's row-by-row reduction for LayerNorm-sized rows."""
+    k = _trailing(a, axes)
+    if k:
+        rows = a.reshape(-1, int(np.prod(a.shape[a.ndim - k:])))
+        m = rows @ np.full(rows.shape[1], 1.0 / max(rows.shape[1], 1), a.dtype)
+        return m.reshape(a.shape[:a.ndim - k] + (1,) * k)
+    return a.mean(axis=axes, keepdims=True)
+
+
+def _mean_of_product(a, b, axes):
+    """mean(a * b) over ``axes`` (keepdims), without materialising a * b for trailing axes."""
+    k = _trailing(a, axes) if b.flags.c_contiguous else 0
+    if k:
+        n = int(np.prod(a.shape[a.ndim - k:]))
+        m = np.einsum("ij,ij->i", a.reshape(-1, n), b.reshape(-1, n)) * (1.0 / max(n, 1))
+        return m.astype(a.dtype, copy=False).reshape(a.shape[:a.ndim - k] + (1,) * k)
+    return np.mean(a * b, axis=axes, keepdims=True)
+
+
+def _weight_grad(g, xhat, shape):
+    """Σ g x̂ summed down to the weight's ``shape``."""
+    return _sum_to_array(g * xhat, shape)
+
+
 def _sum_to_array(a, shape):
-    """Sum the raw array ``a`` down to ``shape`` (the broadcast shape of a weight)."""
+    """Sum the raw array ``a`` down to ``shape`` (the broadcast shape of a weight). Summing away only
+    leading dims (LayerNorm's weight) is a vector-matrix product: ~10x faster than ``a.sum(0)``."""
     lead = a.ndim - len(shape)
+    if a.flags.c_contiguous and tuple(shape) == a.shape[lead:]:
+        n = int(np.prod(shape))
+        rows = a.reshape(-1, n)
+        return (np.ones(rows.shape[0], a.dtype) @ rows).reshape(shape)
     axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
     out = a.sum(axis=axes, keepdims=True) if axes else a
     return out.reshape(shape)
