@@ -237,6 +237,12 @@ def test_nll_loss_gradcheck_and_errors():
         F.nll_loss(cr.randn(3, 3), cr.tensor([1, 3, 0]))
     with pytest.raises(RuntimeError, match=r"expects a target of shape \(3,\), got \(2,\)"):
         F.nll_loss(cr.randn(3, 3), cr.tensor([1, 0]))
+    with pytest.raises(RuntimeError, match=r"weight must have shape \(3,\) \(one per class\), got \(2,\)"):
+        F.nll_loss(cr.randn(3, 3), cr.tensor([1, 0, 2]), weight=cr.ones(2))
+    with pytest.raises(RuntimeError, match="class dimension"):
+        F.nll_loss(cr.tensor(1.0), cr.tensor(0))
+    # a plain list of class indices is accepted, as a list of logits-rows would be by cross_entropy
+    np.testing.assert_allclose(F.nll_loss(cr.tensor([[-1.0, -2.0]]), [1]).item(), 2.0)
 
 
 # ----------------------------------------------------------------------------------- binary cross-entropy

@@ -174,6 +174,11 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     from .reduce import gather
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x = input
+    if not isinstance(target, Tensor):
+        from ..creation import tensor
+        target = tensor(target)
+    if x.ndim == 0:
+        raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...)")
     if x.ndim == 1:
         x, target = x.unsqueeze(0), target.reshape(1)
     n, c = x.shape[0], x.shape[1]
@@ -191,6 +196,8 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
     safe = np.where(valid, t, 0)
     picked = gather(x, 1, np.expand_dims(safe, 1)).squeeze(1)
     w = np.ones(c, x._data.dtype) if weight is None else (weight._data if isinstance(weight, Tensor) else np.asarray(weight))
+    if w.shape != (c,):
+        raise ShapeError(f"nll_loss: weight must have shape ({c},) (one per class), got {w.shape}")
     w_n = (w[safe] * valid).astype(x._data.dtype)
     per = -picked * _make(w_n)
     if reduction == "none":

@@ -61,6 +61,11 @@ class Normalize(Op):
         axes = ctx.axes
         if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
             gd, xhat, rstd = g._data, ctx.xhat, ctx.rstd
+            if not gd.flags.c_contiguous:
+                gd = np.ascontiguousarray(gd)
+            k = _trailing(gd, axes)
+            if k and not ctx.fixed and all(p is None or p._data.shape == gd.shape[gd.ndim - k:] for p in (w, b)):
+                return _rows_backward(gd, xhat, rstd, None if w is None else w._data, k, nx, nw, nb)
             gx = gw = gb = None
             if nx:
                 gh = gd * w._data if w is not None else gd
@@ -98,6 +103,35 @@ class Normalize(Op):
         if nb:
             gb = sum_to(g, b._data.shape)
         return gx, gw, gb
+
+
+def _rows_backward(gd, xhat, rstd, w, k, nx, nw, nb):
+    """The raw backward when the statistics are over the trailing k dims and w, b (if any) have exactly
+    those dims (LayerNorm): x viewed as rows of length n, every reduction a BLAS matrix-vector product.
+
+        P = g x̂,   dw = 1ᵀP,   db = 1ᵀg,   m = (g w)/n,   m2 = (P w)/n   (row means of ĝ and ĝ x̂)
+        dx = r (g w - m) - (r m2) x̂"""
+    shape = gd.shape
+    n = int(np.prod(shape[len(shape) - k:]))
+    g2, x2, r = gd.reshape(-1, n), xhat.reshape(-1, n), rstd.reshape(-1, 1)
+    dt = gd.dtype
+    gx = gw = gb = None
+    p = g2 * x2 if (nx or nw) else None
+    if nw:
+        gw = _make((np.ones(g2.shape[0], dt) @ p).reshape(w.shape))
+    if nb:
+        gb = _make((np.ones(g2.shape[0], dt) @ g2).reshape(shape[len(shape) - k:]))
+    if nx:
+        wv = np.full(n, 1.0, dt) if w is None else w.reshape(n).astype(dt, copy=False)
+        m = (g2 @ wv) * (1.0 / n)
+        m2 = (p @ wv) * (1.0 / n)
+        gx = g2 * wv if w is not None else g2.copy()
+        gx -= m[:, None]
+        gx *= r
+        np.multiply(x2, m2[:, None] * r, out=p)     # reuse the product's buffer
+        gx -= p
+        gx = _make(gx.reshape(shape))
+    return gx, gw, gb
 
 
 def _trailing(a, axes):
