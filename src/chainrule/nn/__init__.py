@@ -12,3 +12,5 @@ from .module import Module
 from .normalization import BatchNorm1d, BatchNorm2d, BatchNorm3d, GroupNorm, LayerNorm, RMSNorm
 from .parameter import Buffer, Parameter
 from .sparse import Embedding
+from .attention import MultiheadAttention
+from .transformer import TransformerEncoder, TransformerEncoderLayer

@@ -22,3 +22,6 @@ __all__ += ["layer_norm", "rms_norm", "batch_norm", "group_norm", "dropout", "dr
             "dropout3d", "embedding", "one_hot", "normalize", "cosine_similarity"]
 __all__ += ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross_entropy",
             "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss", "margin_ranking_loss"]
+from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
+
+__all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]

@@ -16,7 +16,10 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        y = x @ w.T
+        if x.ndim > 2 and x.flags.c_contiguous:      # one 2-D GEMM, not NumPy's loop over the leading dims
+            y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
+        else:
+            y = x @ w.T
         if b is not None:
             y += b
         return y
@@ -25,10 +28,12 @@ class Linear(Op):
     def backward(ctx, g):
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        gx = (g @ w) if nx else None
+        g2 = reshape(g, (-1, g._data.shape[-1])) if g._data.ndim != 2 else g
+        gx = None
+        if nx:                                       # (..., out) as one 2-D GEMM with W
+            gx = reshape(g2 @ w, x._data.shape) if g._data.ndim > 2 else g @ w
         gw = gb = None
         if nw or nb:
-            g2 = reshape(g, (-1, g._data.shape[-1])) if g._data.ndim != 2 else g
             if nw:
                 x2 = reshape(x, (-1, x._data.shape[-1])) if x._data.ndim != 2 else x
                 gw = mT(g2) @ x2
