@@ -1,0 +1,478 @@
+"""Checkpoints: ``save(obj, path)`` / ``load(path)`` in the safetensors format - never pickle.
+
+The file is an ordinary safetensors file, byte for byte as the spec describes::
+
+    [8 bytes]  N, the header length, unsigned 64-bit little-endian
+    [N bytes]  UTF-8 JSON: {"__metadata__": {str: str},
+                            "<name>": {"dtype": "F32", "shape": [2, 3], "data_offsets": [begin, end]}, ...}
+               padded with spaces so that N is a multiple of 8 (the data then starts 8-byte aligned)
+    [rest]     the tensors' raw little-endian bytes, concatenated; offsets are relative to the start of this
+               region and the tensors cover it exactly (no gaps, no overlaps)
+
+A flat ``{name: Tensor}`` state dict keeps its keys as tensor names, so other tools read the file (and
+``safetensors.torch.save_file(torch_model.state_dict())`` loads into the matching chainrule model). Anything
+else - nested dicts/lists/tuples, int keys of optimiser states, numbers, strings, bools, None - goes into
+``__metadata__["chainrule"]`` as a JSON tree whose tensor leaves name entries of the header; ``load`` rebuilds
+the same structure from it. Decoding that tree only ever builds containers, numbers and arrays, so loading an
+untrusted file cannot run code.
+
+Saving is atomic: the bytes go to a temporary file in the target's directory, which is flushed, fsync'ed and
+then renamed over the target (``os.replace``); a crash mid-save leaves the previous checkpoint intact.
+"""
+import collections
+import json
+import os
+import secrets
+
+import numpy as np
+
+__all__ = ["save", "load", "CheckpointError"]
+
+FORMAT_VERSION = 1
+_TREE_KEY = "chainrule"
+
+# safetensors dtype code <-> little-endian NumPy dtype
+_CODES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4", "I16": "<i2", "I8": "i1",
+          "U8": "u1", "BOOL": "?"}
+_TO_CODE = {np.dtype(v).newbyteorder("="): k for k, v in _CODES.items()}
+_BF16 = "BF16"   # read-only: upcast exactly to float32 (many published weights are bfloat16)
+
+
+class CheckpointError(ValueError):
+    """A file that is not a valid chainrule/safetensors checkpoint, or an object that cannot be saved."""
+
+
+# ============================================================================================ save
+def save(obj, f, *, metadata=None):
+    """Write ``obj`` (a state dict: nested dicts/lists/tuples of Tensors, NumPy arrays, numbers, strings,
+    bools and None) to ``f`` - a path (str or os.PathLike), written atomically, or a binary file object.
+
+    ``metadata``: optional extra ``{str: str}`` stored in the header's ``__metadata__`` (other tools show it).
+    """
+    header, arrays = _plan(obj, metadata)
+    if hasattr(f, "write"):
+        _write(f, header, arrays)
+        return
+    path = os.fspath(f)
+    if isinstance(path, bytes):
+        path = os.fsdecode(path)
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path!r} is a directory; give the checkpoint's file name")
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp, fd = _open_temp(directory, os.path.basename(path))
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            _write(fh, header, arrays)
+            fh.flush()
+            os.fsync(fh.fileno())         # the bytes are on disk before the rename makes them the checkpoint
+        try:                              # overwriting keeps the old file's permissions, as an in-place write
+            os.chmod(tmp, os.stat(path).st_mode & 0o7777)
+        except FileNotFoundError:
+            pass
+        os.replace(tmp, path)             # atomic: readers see the old file or the new one, never a mix
+    except BaseException:                 # also KeyboardInterrupt: never leave a half-written temp file
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)                 # make the rename itself durable
+
+
+def _open_temp(directory, base):
+    """A new file next to the target. Created with mode 0o666 so the umask applies as for a plain open()."""
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    while True:
+        tmp = os.path.join(directory, f".{base[:200]}.{secrets.token_hex(6)}.tmp")   # within NAME_MAX
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except FileExistsError:
+            continue
+
+
+def _fsync_dir(directory):
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:                       # e.g. Windows cannot open a directory; the rename is still atomic
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write(fh, header, arrays):
+    fh.write(len(header).to_bytes(8, "little"))
+    fh.write(header)
+    for arr in arrays:
+        _write_array(fh, arr)
+
+
+def _write_array(fh, arr):
+    if arr.size:
+        fh.write(arr.reshape(-1).view(np.uint8))     # no copy: arr is C-contiguous and little-endian
+
+
+def _plan(obj, metadata):
+    """The header bytes and the arrays in file order."""
+    enc = _Encoder()
+    tree = enc.encode(obj, (), set())
+    meta = {}
+    if metadata is not None:
+        if not isinstance(metadata, dict) or not all(isinstance(k, str) and isinstance(v, str)
+                                                     for k, v in metadata.items()):
+            raise TypeError("save: metadata must be a dict of str -> str (the safetensors __metadata__ rule)")
+        if _TREE_KEY in metadata:
+            raise ValueError(f"save: metadata key {_TREE_KEY!r} is reserved for chainrule's structure tree")
+        meta.update(metadata)
+    meta[_TREE_KEY] = json.dumps({"version": FORMAT_VERSION, "tree": tree}, separators=(",", ":"),
+                                 ensure_ascii=False, allow_nan=False)
+    # File order: widest dtypes first (stable), as the safetensors library does - every tensor then starts
+    # aligned to its item size, since the data region itself starts 8-byte aligned.
+    order = sorted(range(len(enc.arrays)), key=lambda i: -enc.arrays[i][1].itemsize)
+    offsets, pos = {}, 0
+    for i in order:
+        name, arr = enc.arrays[i]
+        offsets[name] = (pos, pos + arr.nbytes)
+        pos += arr.nbytes
+    header = {"__metadata__": meta}
+    for name, arr in enc.arrays:
+        header[name] = {"dtype": _TO_CODE[arr.dtype.newbyteorder("=")], "shape": list(arr.shape),
+                        "data_offsets": list(offsets[name])}
+    hb = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    hb += b" " * (-len(hb) % 8)
+    return hb, [enc.arrays[i][1] for i in order]
+
+
+class _Encoder:
+    """Turns the object into a JSON tree; tensors/arrays become named entries of ``self.arrays``."""
+
+    def __init__(self):
+        self.arrays = []          # (name, little-endian C-contiguous array), in the order met
+        self.names = set()
+        self.by_id = {}           # id(tensor or array) -> name: the same object saved twice is stored once
+
+    def encode(self, x, path, active):
+        if isinstance(x, np.generic):     # first: np.float64 is also a Python float
+            return {"@": "npscalar", "name": self._add(x, np.asarray(x), path)}
+        if x is None or isinstance(x, (bool, str)):
+            return x
+        if isinstance(x, int):
+            return int(x)
+        if isinstance(x, float):
+            if x != x or x in (float("inf"), float("-inf")):
+                return {"@": "float", "v": repr(float(x))}      # 'nan', 'inf', '-inf': JSON has no such number
+            return float(x)
+        from .tensor import Tensor
+        if isinstance(x, Tensor):
+            from .nn.parameter import Parameter
+            node = {"@": "tensor", "name": self._add(x, x._data, path)}
+            if x._requires_grad:
+                node["requires_grad"] = True
+            if isinstance(x, Parameter):
+                node["parameter"] = True
+            return node
+        if isinstance(x, np.ndarray):
+            return {"@": "ndarray", "name": self._add(x, x, path)}
+        from .dtypes import dtype as _crdtype
+        if isinstance(x, _crdtype):
+            return {"@": "dtype", "v": x.name}
+        if isinstance(x, (dict, list, tuple)):
+            if id(x) in active:
+                raise CheckpointError(f"save: the object contains a reference cycle at {_where(path)}")
+            active.add(id(x))
+            try:
+                if isinstance(x, list):
+                    return [self.encode(v, path + (str(i),), active) for i, v in enumerate(x)]
+                if isinstance(x, tuple):
+                    return {"@": "tuple", "items": [self.encode(v, path + (str(i),), active)
+                                                    for i, v in enumerate(x)]}
+                items = []
+                for k, v in x.items():
+                    ke = self._key(k, path)
+                    items.append([ke, self.encode(v, path + (str(k),), active)])
+                return {"@": "odict" if isinstance(x, collections.OrderedDict) else "dict", "items": items}
+            finally:
+                active.discard(id(x))
+        raise TypeError(f"save: cannot store a {type(x).__module__}.{type(x).__qualname__} at {_where(path)}. "
+                        f"chainrule checkpoints hold Tensors, NumPy arrays, numbers, strings, bools, None and "
+                        f"dicts/lists/tuples of them (never pickle, so loading cannot run code). Fix: convert "
+                        f"it to one of those (e.g. its state_dict()).")
+
+    def _key(self, k, path):
+        if k is None or isinstance(k, (bool, str, int, float, np.generic)):
+            return self.encode(k, path, set())
+        if isinstance(k, tuple):
+            return {"@": "tuple", "items": [self._key(v, path) for v in k]}
+        raise TypeError(f"save: dict key {k!r} ({type(k).__name__}) at {_where(path)} cannot be stored; keys "
+                        f"must be str, int, float, bool, None, NumPy scalars or tuples of them")
+
+    def _add(self, obj, arr, path):
+        name = self.by_id.get(id(obj))
+        if name is not None:
+            return name
+        if arr.dtype.newbyteorder("=") not in _TO_CODE:
+            raise TypeError(f"save: array at {_where(path)} has dtype {arr.dtype}, which the checkpoint format "
+                            f"does not store; supported: float16/32/64, int8/16/32/64, uint8, bool. Fix: convert "
+                            f"it, e.g. .astype(np.float64)")
+        name = base = ".".join(path) if path else "tensor"
+        n = 1
+        while name in self.names or name == "__metadata__":
+            n += 1
+            name = f"{base}#{n}"
+        self.names.add(name)
+        self.by_id[id(obj)] = name
+        # explicit little-endian, C order (not ascontiguousarray: it turns 0-d arrays into 1-d)
+        le = np.asarray(arr, dtype=arr.dtype.newbyteorder("<"), order="C")
+        self.arrays.append((name, le))
+        return name
+
+
+def _where(path):
+    return "the root" if not path else "key path " + ".".join(path)
+
+
+# ============================================================================================ load
+def load(f):
+    """Read a checkpoint written by ``save`` (or any safetensors file) from a path or a binary file object.
+
+    Returns the saved structure; a safetensors file without chainrule's structure tree loads as
+    ``{name: Tensor}``. A truncated or tampered file raises ``CheckpointError`` naming the file and the problem.
+    """
+    if hasattr(f, "read"):
+        return _load_stream(f, getattr(f, "name", "<file object>"))
+    path = os.fspath(f)
+    with open(path, "rb") as fh:
+        return _load_stream(fh, os.fsdecode(path) if isinstance(path, bytes) else path)
+
+
+def _load_stream(fh, name):
+    def fail(msg):
+        raise CheckpointError(f"load: {name!r} is not a valid checkpoint: {msg}")
+
+    size = _remaining(fh)
+    if size is None:                      # not seekable: buffer it
+        import io
+        fh = io.BytesIO(fh.read())
+        size = _remaining(fh)
+    if size < 8:
+        fail(f"the file is {size} bytes long, too short for the 8-byte header length (truncated or empty file)")
+    n = int.from_bytes(_read_exact(fh, 8, fail), "little")
+    if n > size - 8:
+        fail(f"the header length field says {n} bytes but only {size - 8} bytes follow it "
+             f"(truncated file, or not a safetensors file)")
+    raw = _read_exact(fh, n, fail)
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        fail(f"the header is not valid UTF-8 ({e})")
+    try:
+        header = json.loads(text, object_pairs_hook=_no_duplicates, parse_constant=_bad_constant)
+    except ValueError as e:               # JSONDecodeError, duplicate names, NaN in the header
+        fail(f"the header is not valid JSON ({e})")
+    except RecursionError:
+        fail("the header JSON is nested too deeply")
+    if not isinstance(header, dict):
+        fail(f"the header must be a JSON object, got {type(header).__name__}")
+    meta = header.pop("__metadata__", None) or {}
+    if not isinstance(meta, dict) or not all(isinstance(v, str) for v in meta.values()):
+        fail("__metadata__ must be an object mapping strings to strings")
+
+    entries = []                          # (begin, end, name, np dtype, shape, code)
+    for tname, info in header.items():
+        if not isinstance(info, dict) or not {"dtype", "shape", "data_offsets"} <= info.keys():
+            fail(f"entry {tname!r} must be an object with dtype, shape and data_offsets")
+        code, shape, offs = info["dtype"], info["shape"], info["data_offsets"]
+        if code == _BF16:
+            npdt = np.dtype("<u2")
+        elif isinstance(code, str) and code in _CODES:
+            npdt = np.dtype(_CODES[code])
+        else:
+            fail(f"tensor {tname!r} has dtype {code!r}; supported: {', '.join(list(_CODES) + [_BF16])}")
+        if not isinstance(shape, list) or not all(_is_int(s) and s >= 0 for s in shape):
+            fail(f"tensor {tname!r} has shape {shape!r}; a shape is a list of non-negative integers")
+        if (not isinstance(offs, list) or len(offs) != 2 or not all(_is_int(o) for o in offs)
+                or not 0 <= offs[0] <= offs[1]):
+            fail(f"tensor {tname!r} has data_offsets {offs!r}; they must be [begin, end] with 0 <= begin <= end")
+        numel = 1
+        for s in shape:
+            numel *= s
+        if offs[1] - offs[0] != numel * npdt.itemsize:
+            fail(f"tensor {tname!r}: dtype {code} and shape {shape} need {numel * npdt.itemsize} bytes but "
+                 f"data_offsets {offs} span {offs[1] - offs[0]} bytes")
+        entries.append((offs[0], offs[1], tname, npdt, tuple(shape), code))
+
+    data_len = size - 8 - n
+    pos = 0
+    for begin, end, tname, *_ in sorted(entries, key=lambda e: (e[0], e[1])):
+        if end > data_len:
+            fail(f"tensor {tname!r} has data_offsets [{begin}, {end}], past the end of the {data_len}-byte data "
+                 f"region (truncated file, or offsets out of range)")
+        if begin != pos:
+            fail(f"tensor {tname!r} starts at byte {begin} of the data but the previous tensors end at {pos}: "
+                 + ("the tensors' bytes overlap" if begin < pos else "there is a gap between tensors"))
+        pos = end
+    if pos != data_len:
+        fail(f"the tensors cover {pos} bytes but the data region is {data_len} bytes "
+             + ("(truncated file)" if pos > data_len else "(trailing bytes not owned by any tensor)"))
+
+    arrays = {}
+    for begin, end, tname, npdt, shape, code in sorted(entries, key=lambda e: (e[0], e[1])):
+        try:
+            arr = np.empty(shape, npdt)
+        except (ValueError, MemoryError) as e:
+            fail(f"tensor {tname!r} has an impossible shape {list(shape)} ({e})")
+        if arr.size:
+            _readinto_exact(fh, arr.reshape(-1).view(np.uint8), fail)
+        if code == "BOOL" and arr.size and arr.view(np.uint8).max() > 1:
+            fail(f"tensor {tname!r} has BOOL bytes other than 0 and 1")
+        if code == _BF16:                  # bfloat16 is the top half of a float32: exact upcast
+            arr = (arr.astype(np.uint32) << 16).view(np.float32)
+        elif not arr.dtype.isnative:       # big-endian host: to native byte order
+            arr = arr.astype(arr.dtype.newbyteorder("="))
+        arrays[tname] = arr
+
+    if _TREE_KEY not in meta:              # a plain safetensors file (e.g. written by another tool)
+        from .tensor import _make
+        return {tname: _make(arrays[tname]) for tname in header}
+    try:
+        doc = json.loads(meta[_TREE_KEY], parse_constant=_bad_constant)
+    except ValueError as e:
+        fail(f"__metadata__[{_TREE_KEY!r}] is not valid JSON ({e})")
+    except RecursionError:
+        fail(f"__metadata__[{_TREE_KEY!r}] is nested too deeply")
+    if not isinstance(doc, dict) or "tree" not in doc or not _is_int(doc.get("version")):
+        fail(f"__metadata__[{_TREE_KEY!r}] must be an object with 'version' and 'tree'")
+    if doc["version"] > FORMAT_VERSION:
+        fail(f"it was written by a newer chainrule (format version {doc['version']}; this one reads up to "
+             f"{FORMAT_VERSION}). Fix: upgrade chainrule")
+    try:
+        return _Decoder(arrays).decode(doc["tree"])
+    except RecursionError:
+        fail("the structure tree is nested too deeply")
+    except _TreeError as e:
+        fail(f"bad structure tree: {e}")
+
+
+def _remaining(fh):
+    """Bytes from the current position to the end, or None for a stream that cannot seek."""
+    try:
+        if not fh.seekable():
+            return None
+        start = fh.tell()
+        end = fh.seek(0, os.SEEK_END)
+        fh.seek(start)
+        return end - start
+    except (AttributeError, OSError):
+        return None
+
+
+def _read_exact(fh, n, fail):
+    b = fh.read(n)
+    if len(b) != n:
+        fail(f"unexpected end of file (wanted {n} bytes, got {len(b)})")
+    return b
+
+
+def _readinto_exact(fh, buf, fail):
+    view, got = memoryview(buf), 0
+    while got < len(view):
+        k = fh.readinto(view[got:])
+        if not k:
+            fail("unexpected end of file while reading tensor data (the file changed while it was read?)")
+        got += k
+
+
+def _is_int(x):
+    return isinstance(x, int) and not isinstance(x, bool)
+
+
+def _no_duplicates(pairs):
+    d = {}
+    for k, v in pairs:
+        if k in d:
+            raise ValueError(f"duplicate key {k!r}")
+        d[k] = v
+    return d
+
+
+def _bad_constant(c):
+    raise ValueError(f"{c} is not valid JSON")
+
+
+class _TreeError(Exception):
+    pass
+
+
+class _Decoder:
+    """JSON tree -> containers, numbers, Tensors and arrays. Builds data only: no name is ever resolved to
+    code, so a crafted file can at worst be rejected."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self.made = {}            # name -> object: leaves saved once and referenced twice stay one object
+
+    def decode(self, t):
+        if t is None or isinstance(t, (bool, str, int, float)):
+            return t
+        if isinstance(t, list):
+            return [self.decode(v) for v in t]
+        if not isinstance(t, dict):
+            raise _TreeError(f"unexpected node {t!r}")
+        tag = t.get("@")
+        if tag == "dict" or tag == "odict":
+            items = self._items(t)
+            out = collections.OrderedDict() if tag == "odict" else {}
+            for pair in items:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise _TreeError(f"a dict item must be a [key, value] pair, got {pair!r}")
+                k = self.decode(pair[0])
+                try:
+                    hash(k)
+                except TypeError:
+                    raise _TreeError(f"dict key {k!r} is not hashable") from None
+                out[k] = self.decode(pair[1])
+            return out
+        if tag == "tuple":
+            return tuple(self.decode(v) for v in self._items(t))
+        if tag == "float":
+            v = t.get("v")
+            if v not in ("nan", "inf", "-inf"):
+                raise _TreeError(f"bad float node {t!r}")
+            return float(v)
+        if tag == "dtype":
+            from .dtypes import _ALIASES
+            if t.get("v") not in _ALIASES:
+                raise _TreeError(f"unknown dtype {t.get('v')!r}")
+            return _ALIASES[t["v"]]
+        if tag in ("tensor", "ndarray", "npscalar"):
+            name = t.get("name")
+            if not isinstance(name, str) or name not in self.arrays:
+                raise _TreeError(f"it refers to tensor {name!r}, which the header does not have")
+            key = (tag, name)
+            if key not in self.made:
+                self.made[key] = self._leaf(tag, t, self.arrays[name])
+            return self.made[key]
+        raise _TreeError(f"unknown node {t!r}")
+
+    @staticmethod
+    def _items(t):
+        items = t.get("items")
+        if not isinstance(items, list):
+            raise _TreeError(f"node {t.get('@')!r} needs a list of items")
+        return items
+
+    @staticmethod
+    def _leaf(tag, t, arr):
+        if tag == "ndarray":
+            return arr
+        if tag == "npscalar":
+            return arr[()] if arr.ndim == 0 else arr
+        from .tensor import _make
+        grad = bool(t.get("requires_grad")) and arr.dtype.kind == "f"
+        if t.get("parameter"):
+            from .nn.parameter import Parameter
+            return Parameter(_make(arr), requires_grad=grad)
+        return _make(arr, grad)
