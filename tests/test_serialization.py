@@ -560,43 +560,8 @@ def _make_training():
     bit-identically needs the RNG state too."""
     cr.manual_seed(0)
     model = cr.nn.Sequential(cr.nn.Linear(6, 16), cr.nn.Tanh(), cr.nn.Dropout(0.25), cr.nn.Linear(16, 1))
-    if hasattr(cr.optim, "SGD"):
-        opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    else:
-        opt = _MomentumSGD(list(model.parameters()), lr=0.05, momentum=0.9)
+    opt = cr.optim.SGD(model.parameters(), lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3)
     return model, opt
-
-
-class _MomentumSGD:
-    """Stand-in for cr.optim.SGD(momentum) with a torch-style state dict (used only if cr.optim lacks SGD)."""
-
-    def __init__(self, params, lr, momentum):
-        self.params, self.lr, self.momentum = params, lr, momentum
-        self.state = {}
-
-    def zero_grad(self):
-        for p in self.params:
-            p.grad = None
-
-    def step(self):
-        with cr.no_grad():
-            for i, p in enumerate(self.params):
-                buf = self.state.get(i)
-                if buf is None:
-                    buf = self.state[i] = p.grad.detach().clone()
-                else:
-                    buf.mul_(self.momentum).add_(p.grad)
-                p.sub_(buf * self.lr)
-
-    def state_dict(self):
-        return {"state": {i: {"momentum_buffer": b} for i, b in self.state.items()},
-                "param_groups": [{"lr": self.lr, "momentum": self.momentum,
-                                  "params": list(range(len(self.params)))}]}
-
-    def load_state_dict(self, sd):
-        self.lr = sd["param_groups"][0]["lr"]
-        self.momentum = sd["param_groups"][0]["momentum"]
-        self.state = {i: s["momentum_buffer"].clone() for i, s in sd["state"].items()}
 
 
 def _train_step(model, opt):
@@ -676,3 +641,37 @@ def test_save_kill_load_continue_is_bit_identical(tmp_path):
     for _ in range(start, STEPS):
         _train_step(model2, opt2)
     assert not all(same_bits(model2.state_dict()[k]._data, ref[k]._data) for k in ref)
+
+
+def test_adam_and_scheduler_state_roundtrip_resumes_bit_identically(tmp_path):
+    """optimizer + lr_scheduler state dicts (int keys, tuples, 0-d 'step' tensors) through a checkpoint."""
+    def setup():
+        cr.manual_seed(3)
+        model = cr.nn.Sequential(cr.nn.Linear(6, 8), cr.nn.ReLU(), cr.nn.Linear(8, 1))
+        opt = cr.optim.Adam(model.parameters(), lr=0.01, betas=(0.8, 0.99), amsgrad=True)
+        sched = cr.optim.lr_scheduler.StepLR(opt, step_size=4, gamma=0.5)
+        return model, opt, sched
+
+    def run(model, opt, sched, n):
+        for _ in range(n):
+            _train_step(model, opt)
+            sched.step()
+
+    model, opt, sched = setup()
+    run(model, opt, sched, 7)
+    state = {"model": model.state_dict(), "optim": opt.state_dict(), "sched": sched.state_dict(),
+             "rng": cr.get_rng_state()}
+    cr.save(state, tmp_path / "adam.safetensors")
+    loaded = cr.load(tmp_path / "adam.safetensors")
+    assert_same(state, loaded)
+    run(model, opt, sched, 6)                                     # the uninterrupted run
+
+    model2, opt2, sched2 = setup()
+    model2.load_state_dict(loaded["model"])
+    opt2.load_state_dict(loaded["optim"])
+    sched2.load_state_dict(loaded["sched"])
+    cr.set_rng_state(loaded["rng"])
+    run(model2, opt2, sched2, 6)
+    for k, v in model.state_dict().items():
+        assert same_bits(model2.state_dict()[k]._data, v._data), k
+    assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.01 * 0.5 ** 3
