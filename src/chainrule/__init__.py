@@ -39,6 +39,7 @@ from .ops.compare import (allclose, eq, equal, ge, greater, greater_equal, gt, i
 from .ops.inplace import setitem as _setitem  # noqa: E402,F401
 
 from . import autograd, nn, optim, utils  # noqa: E402
+from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
 from .serialization import load, save  # noqa: E402
 from .nn import functional as _functional  # noqa: E402,F401
 
