@@ -25,3 +25,9 @@ __all__ += ["mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss", "binary_cross
 from ..ops.attention import multi_head_attention_forward, scaled_dot_product_attention
 
 __all__ += ["scaled_dot_product_attention", "multi_head_attention_forward"]
+from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold, unfold
+from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, interpolate, max_pool1d,
+                        max_pool2d)
+
+__all__ += ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d",
+            "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate"]
