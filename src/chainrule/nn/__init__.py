@@ -1,5 +1,5 @@
 """chainrule.nn: modules (layers, containers), ``functional``, ``init``, losses - as ``torch.nn``."""
-from . import functional, init
+from . import functional, init, utils
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softplus, Tanh)
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d

@@ -1,2 +1,21 @@
-"""chainrule.optim: optimisers and learning-rate schedulers (filled by the optim issue)."""
-__all__ = []
+"""chainrule.optim: optimisers and learning-rate schedulers, as ``torch.optim``.
+
+    opt = chainrule.optim.Adam(model.parameters(), lr=1e-3)
+    sched = chainrule.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=100)
+    for x, y in loader:
+        opt.zero_grad()
+        loss_fn(model(x), y).backward()
+        opt.step()
+    sched.step()
+"""
+from . import lr_scheduler
+from .adagrad import Adagrad
+from .adam import Adam, AdamW
+from .adamax import Adamax
+from .nadam import NAdam
+from .optimizer import Optimizer, register_optimizer_step_post_hook, register_optimizer_step_pre_hook
+from .rmsprop import RMSprop
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "RMSprop", "Adamax", "NAdam", "lr_scheduler",
+           "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]

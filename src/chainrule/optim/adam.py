@@ -1,0 +1,107 @@
+"""Adam (and AdamW, its decoupled-weight-decay form) - ``torch.optim.Adam`` / ``torch.optim.AdamW``."""
+import numpy as np
+
+from ..tensor import _make
+from .optimizer import Optimizer, _check_betas, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    """Adam, PyTorch's formulation (t counts this parameter's steps):
+
+        g  = ∇θ  (-∇θ if maximize);  decoupled_weight_decay: θ = θ (1 - lr·wd)  else  g = g + wd · θ
+        m  = m + (1 - β1)(g - m)              v = β2 v + (1 - β2) g²
+        v̂ = max(v̂, v) if amsgrad else v
+        θ  = θ - lr / (1 - β1ᵗ) · m / (√v̂ / √(1 - β2ᵗ) + eps)
+
+    State per parameter: ``step``, ``exp_avg`` (m), ``exp_avg_sq`` (v), ``max_exp_avg_sq`` (amsgrad).
+    """
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0, amsgrad=False, *,
+                 foreach=None, maximize=False, capturable=False, differentiable=False, fused=None,
+                 decoupled_weight_decay=False):
+        name = type(self).__name__
+        _check_lr(name, lr)
+        _check_nonneg(name, "epsilon", eps)
+        betas = _check_betas(name, betas)
+        _check_nonneg(name, "weight_decay", weight_decay)
+        _check_impl_flags(name, differentiable, capturable, foreach, fused)
+        defaults = dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        foreach=foreach, capturable=capturable, differentiable=differentiable, fused=fused,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def step(self, closure=None):
+        loss = self._closure(closure)
+        state = self.state
+        for group in self.param_groups:
+            lr = _num(group["lr"], "lr")
+            beta1, beta2 = group["betas"]
+            eps = group["eps"]
+            wd = group["weight_decay"]
+            amsgrad = group["amsgrad"]
+            maximize = group["maximize"]
+            decoupled = group["decoupled_weight_decay"]
+            for param in group["params"]:
+                gt = param.grad
+                if gt is None:
+                    continue
+                p, g = param._data, gt._data
+                if g.shape != p.shape:
+                    self._check_grad(p, g)
+                st = state[param]
+                if len(st) == 0:
+                    st["step"] = _step_tensor()
+                    st["exp_avg"] = _make(np.zeros_like(p))
+                    st["exp_avg_sq"] = _make(np.zeros_like(p))
+                    if amsgrad:
+                        st["max_exp_avg_sq"] = _make(np.zeros_like(p))
+                step_t = st["step"]._data
+                step_t += 1
+                step = float(step_t)
+                if wd != 0 and decoupled:
+                    p *= 1 - lr * wd
+                    d = self._grad_array(p, g, 0, maximize)
+                else:
+                    d = self._grad_array(p, g, wd, maximize)          # g, or scratch slot 0
+                m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
+                s = self._scratch(p, 1)
+                self._lerp_(m, d, 1 - beta1, s)                       # m += (1-β1)(g - m)
+                v *= beta2                                            # v = β2 v + (1-β2) g²
+                np.multiply(d, 1 - beta2, out=s)
+                s *= d
+                v += s
+                bias_correction1 = 1 - beta1 ** step
+                bias_correction2 = 1 - beta2 ** step
+                step_size = lr / bias_correction1
+                bias_correction2_sqrt = bias_correction2 ** 0.5
+                if amsgrad:
+                    vmax = st["max_exp_avg_sq"]._data
+                    np.maximum(vmax, v, out=vmax)
+                    np.sqrt(vmax, out=s)
+                else:
+                    np.sqrt(v, out=s)
+                s /= bias_correction2_sqrt                            # denom = √v̂ / √bc2 + eps
+                s += eps
+                np.divide(m, s, out=s)
+                s *= -step_size
+                p += s
+                param._vc[0] += 1
+        return loss
+
+
+class AdamW(Adam):
+    """Adam with decoupled weight decay (θ = θ (1 - lr·wd) before the Adam step); weight_decay defaults to
+    1e-2. Same state as Adam."""
+
+    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=1e-2, amsgrad=False, *,
+                 maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+        super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
+                         capturable=capturable, differentiable=differentiable, fused=fused,
+                         decoupled_weight_decay=True)
+
+    def load_state_dict(self, state_dict):
+        super().load_state_dict(state_dict)
+        for group in self.param_groups:      # AdamW is always decoupled, whatever the dict says
+            group["decoupled_weight_decay"] = True
