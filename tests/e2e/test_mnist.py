@@ -1,0 +1,34 @@
+"""End-to-end: the seed articles' MNIST recipes on the real data reach PyTorch's accuracy.
+
+Runs the same script users run (examples/mnist.py). Skipped when the MNIST files are not present
+(they live in ../shared/data/mnist beside the repository on CI machines)."""
+import os
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "..", "examples")
+sys.path.insert(0, EXAMPLES)
+
+import mnist  # noqa: E402
+
+DATA = os.environ.get("CHAINRULE_DATA", mnist.DEFAULT_DATA)
+needs_mnist = pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")),
+                                 reason=f"real MNIST not found in {DATA}")
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_mlp_recipe_reaches_97_8_percent():
+    """784-200-10, ReLU, CrossEntropyLoss, SGD(lr=0.01, momentum=0.9), batch 64, 10 epochs."""
+    res = mnist.run("chainrule", "mlp", DATA, seed=0, quiet=True)
+    assert res["accuracy"] >= 97.8, res["history"]
+
+
+@pytest.mark.slow
+@needs_mnist
+def test_lenet5_recipe_reaches_98_9_percent():
+    """LeNet-5 with Adam(1e-3), batch 64, 3 epochs."""
+    res = mnist.run("chainrule", "lenet", DATA, seed=0, quiet=True)
+    assert res["accuracy"] >= 98.9, res["history"]
