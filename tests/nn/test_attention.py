@@ -126,6 +126,32 @@ def test_sdpa_fully_masked_rows_give_zeros_as_torch():
 
 
 @needs_torch
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_sdpa_extreme_scores(dtype):
+    """Scores of ±1e3 (beyond exp's range) and rows whose every score is far below 0 (a -2000 float
+    mask row): the softmax stays exact, as torch's max-shifted one."""
+    q, k, v = _rand((2, 3, 4), 0) * 40, _rand((2, 5, 4), 1) * 40, _rand((2, 5, 2), 2)
+    m = _rand((3, 5), 3)
+    m[1] -= 2000.0
+    m[2, :2] = -np.inf
+    tol = {"atol": 1e-10} if dtype == "float64" else {"atol": 2e-5, "rtol": 1e-4}
+    for mask in (None, m):
+        args_c = [cr.tensor(a, dtype=getattr(cr, dtype)) for a in (q, k, v)]
+        args_t = [torch.tensor(a, dtype=getattr(torch, dtype)) for a in (q, k, v)]
+        kc = {} if mask is None else {"attn_mask": cr.tensor(mask, dtype=getattr(cr, dtype))}
+        kt = {} if mask is None else {"attn_mask": torch.tensor(mask, dtype=getattr(torch, dtype))}
+        for scale in (None, 1e-3):                       # huge scores, then ordinary ones
+            oc = F.scaled_dot_product_attention(*args_c, scale=scale, **kc).numpy()
+            ot = torch.nn.functional.scaled_dot_product_attention(*args_t, scale=scale, **kt).numpy()
+            assert np.isfinite(oc).all()
+            np.testing.assert_allclose(oc, ot, **tol)
+    check_torch(lambda q, k, v, mm: F.scaled_dot_product_attention(q, k, v, attn_mask=mm, scale=1e-3),
+                lambda q, k, v, mm: torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mm,
+                                                                                     scale=1e-3),
+                [q, k, v, m], requires=[True, True, True, False])
+
+
+@needs_torch
 def test_sdpa_gqa():
     arrays = [_rand((2, 4, 3, 4), 0), _rand((2, 2, 5, 4), 1), _rand((2, 2, 5, 3), 2)]
     check_torch(lambda q, k, v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True),
