@@ -319,6 +319,22 @@ def test_inplace_change_of_input_is_detected():
 
 
 @needs_torch
+def test_empty_batch_and_non_contiguous_input():
+    w = _x((4, 3, 3, 3), seed=1)
+    for fn, tfn, shape in ((F.conv2d, torch.nn.functional.conv2d, (0, 3, 5, 5)),
+                           (F.conv_transpose2d, torch.nn.functional.conv_transpose2d, (0, 4, 5, 5))):
+        wc = w if fn is F.conv2d else _x((4, 3, 3, 3), seed=2)
+        xc, wcr = cr.zeros(*shape, requires_grad=True), cr.tensor(wc, requires_grad=True)
+        y = fn(xc, wcr, padding=1)
+        assert tuple(y.shape) == tuple(tfn(torch.zeros(shape), torch.tensor(wc), padding=1).shape)
+        y.sum().backward()
+        assert tuple(xc.grad.shape) == shape and not wcr.grad.numpy().any()
+    a = _x((5, 6, 3, 2))                                          # a permuted (non-contiguous) view
+    check_torch(lambda a, w: F.conv2d(a.permute(3, 2, 0, 1), w, stride=2, padding=1),
+                lambda a, w: torch.nn.functional.conv2d(a.permute(3, 2, 0, 1), w, stride=2, padding=1), [a, w])
+
+
+@needs_torch
 def test_float32_matches_torch():
     cmod = nn.Conv2d(3, 5, 3, stride=2, padding=1)
     tmod = torch.nn.Conv2d(3, 5, 3, stride=2, padding=1).float()

@@ -201,6 +201,13 @@ def test_interpolate_1d_matches_torch(kw, mode, ac):
 
 
 @needs_torch
+@pytest.mark.parametrize("kw", [dict(size=(5, 3, 7), mode="trilinear"), dict(scale_factor=1.5, mode="trilinear",
+                                align_corners=True), dict(size=(5, 3, 7)), dict(scale_factor=2, mode="nearest-exact")])
+def test_interpolate_3d_matches_torch(kw):
+    check_torch(lambda x: F.interpolate(x, **kw), lambda x: TF.interpolate(x, **kw), [_x((1, 2, 3, 4, 5))])
+
+
+@needs_torch
 def test_interpolate_nearest_float32_index_rounding():
     """torch computes nearest source indices in float32; sizes where that differs from exact arithmetic."""
     for n_in, n_out in [(7, 3), (10, 3), (17, 13), (29, 87), (100, 33)]:
