@@ -9,7 +9,7 @@ backward is the op's adjoint, whose backward is the op again). Repr and error me
 """
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import assume, given
 from hypothesis import strategies as st
 
 import chainrule as cr
@@ -140,9 +140,25 @@ def pool_geometries(draw):
     return dict(k=k, s=s, p=p, d=d, hw=hw, ceil=draw(st.booleans()), seed=draw(st.integers(0, 100)))
 
 
+def _every_window_sees_the_input(g):
+    """False when some window lies entirely in the padding (possible with dilation): torch then reports an
+    argmax index outside the window's plane and scatters its gradient into the neighbouring channel, so
+    there is no sane reference to compare with."""
+    for n, k, s, p, d, ceil in zip(g["hw"], g["k"], g["s"], g["p"], g["d"], (g["ceil"],) * 2):
+        num = n + 2 * p - d * (k - 1) - 1
+        o = (-(-num // s) if ceil else num // s) + 1
+        if ceil and (o - 1) * s >= n + p:
+            o -= 1
+        for i in range(o):
+            if not any(0 <= i * s - p + t * d < n for t in range(k)):
+                return False
+    return True
+
+
 @needs_torch
 @given(pool_geometries(), st.booleans())
 def test_pool2d_random_geometry(g, include_pad):
+    assume(_every_window_sees_the_input(g))
     x = _x((2, 2) + g["hw"], g["seed"])
     kw = dict(kernel_size=g["k"], stride=g["s"], padding=g["p"], ceil_mode=g["ceil"])
     check_torch(lambda x: F.max_pool2d(x, dilation=g["d"], **kw), lambda x: TF.max_pool2d(x, dilation=g["d"], **kw),
