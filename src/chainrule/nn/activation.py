@@ -1,4 +1,7 @@
-"""Activation layers: thin Modules over ``nn.functional`` (constructor arguments as PyTorch)."""
+"""Activation layers: thin Modules over ``nn.functional`` (constructor arguments and reprs as PyTorch).
+
+``inplace=True`` is accepted and shown in the repr, but the result is computed out of place: the values are
+the same, the input is left unchanged, and autograd never has to reject an in-place write to a saved tensor."""
 from . import functional as F
 from .module import Module
 
@@ -16,11 +19,6 @@ class ReLU(Module):
 
     def extra_repr(self):
         return "inplace=True" if self.inplace else ""
-
-
-class ReLU6(ReLU):
-    def forward(self, x):
-        return F.relu6(x)
 
 
 class LeakyReLU(Module):
@@ -67,6 +65,9 @@ class SiLU(Module):
     def forward(self, x):
         return F.silu(x)
 
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
 
 class Softplus(Module):
     def __init__(self, beta=1.0, threshold=20.0):
@@ -93,13 +94,28 @@ class Tanh(Module):
 class Hardtanh(Module):
     def __init__(self, min_val=-1.0, max_val=1.0, inplace=False):
         super().__init__()
-        self.min_val, self.max_val = min_val, max_val
+        if not max_val > min_val:
+            raise ValueError(f"Hardtanh: max_val ({max_val}) must be greater than min_val ({min_val})")
+        self.min_val, self.max_val, self.inplace = min_val, max_val, inplace
 
     def forward(self, x):
         return F.hardtanh(x, self.min_val, self.max_val)
 
     def extra_repr(self):
-        return f"min_val={self.min_val}, max_val={self.max_val}"
+        return f"min_val={self.min_val}, max_val={self.max_val}" + (", inplace=True" if self.inplace else "")
+
+
+class ReLU6(Hardtanh):
+    """min(max(x, 0), 6): a Hardtanh on [0, 6], as in PyTorch."""
+
+    def __init__(self, inplace=False):
+        super().__init__(0.0, 6.0, inplace)
+
+    def forward(self, x):
+        return F.relu6(x)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
 
 
 class Softmax(Module):

@@ -8,6 +8,9 @@ __all__ = ["Sequential", "ModuleList", "ModuleDict", "ParameterList", "Parameter
 
 
 def _index(idx, n, what):
+    if isinstance(idx, bool) or not hasattr(idx, "__index__"):
+        raise TypeError(f"{what} indices must be integers or slices, not {type(idx).__name__}")
+    idx = idx.__index__()
     if not -n <= idx < n:
         raise IndexError(f"index {idx} is out of range for a {what} of length {n}")
     return idx % n
@@ -43,6 +46,7 @@ class Sequential(Module):
         keys = list(self._modules.keys())
         for k in (keys[idx] if isinstance(idx, slice) else [keys[_index(idx, len(self), "Sequential")]]):
             del self._modules[k]
+        _renumber(self)          # as PyTorch: keys become 0..n-1 again, so append() can't collide
 
     def __len__(self):
         return len(self._modules)
@@ -51,7 +55,21 @@ class Sequential(Module):
         return iter(self._modules.values())
 
     def __add__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
         return Sequential(*self, *other)
+
+    def __iadd__(self, other):
+        if not isinstance(other, Sequential):
+            raise ValueError(f"add operator supports only objects of Sequential class, but {type(other)} is given.")
+        return self.extend(other)
+
+    def __mul__(self, other):
+        if not isinstance(other, int) or other <= 0:
+            raise ValueError(f"Non-positive multiplication factor {other} for Sequential")
+        return Sequential(*(list(self) * other))     # the same module objects, repeated (as PyTorch)
+
+    __rmul__ = __mul__
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -63,8 +81,13 @@ class Sequential(Module):
         return self
 
     def insert(self, index, module):
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential.insert: module should be a Module, got {type(module).__name__}")
+        n = len(self)
+        if not -n <= index <= n:
+            raise IndexError(f"Sequential.insert: index {index} is out of range for a Sequential of length {n}")
         mods = list(self._modules.values())
-        mods.insert(index if index >= 0 else len(mods) + index, module)
+        mods.insert(index if index >= 0 else n + index, module)
         self._modules.clear()
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
@@ -94,7 +117,10 @@ class ModuleList(Module):
 
     def __delitem__(self, idx):
         mods = list(self._modules.values())
-        del mods[idx]
+        if isinstance(idx, slice):
+            del mods[idx]
+        else:
+            del mods[_index(idx, len(mods), "ModuleList")]
         self._modules.clear()
         for i, m in enumerate(mods):
             self.add_module(str(i), m)
@@ -107,6 +133,31 @@ class ModuleList(Module):
 
     def __iadd__(self, modules):
         return self.extend(modules)
+
+    def __add__(self, other):
+        return ModuleList([*self, *other])
+
+    def pop(self, index=-1):
+        m = self[index]
+        del self[index]
+        return m
+
+    def __repr__(self):
+        """As PyTorch's: runs of identical children are shown once, ``(0-2): 3 x Linear(...)``."""
+        reprs = [repr(m) for m in self]
+        if not reprs:
+            return self._get_name() + "()"
+        blocks = []                                   # [start, end, repr]
+        for i, r in enumerate(reprs):
+            if blocks and blocks[-1][2] == r:
+                blocks[-1][1] = i
+            else:
+                blocks.append([i, i, r])
+        lines = []
+        for start, end, r in blocks:
+            line = f"({start}): {r}" if start == end else f"({start}-{end}): {end - start + 1} x {r}"
+            lines.append(line.replace("\n", "\n  "))
+        return self._get_name() + "(\n  " + "\n  ".join(lines) + "\n)"
 
     def append(self, module):
         self.add_module(str(len(self)), module)
@@ -171,6 +222,9 @@ class ModuleDict(Module):
     def pop(self, key):
         return self._modules.pop(key)
 
+    def get(self, key, default=None):
+        return self._modules.get(key, default)
+
     def clear(self):
         self._modules.clear()
 
@@ -198,6 +252,8 @@ class ParameterList(Module):
         return self
 
     def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return ParameterList(list(self._parameters.values())[idx])
         return self._parameters[str(_index(idx, len(self), "ParameterList"))]
 
     def __setitem__(self, idx, value):
@@ -209,6 +265,9 @@ class ParameterList(Module):
 
     def __iter__(self):
         return iter(self._parameters.values())
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_describe(p, p.dtype)}" for k, p in enumerate(self))
 
 
 class ParameterDict(Module):
@@ -246,3 +305,39 @@ class ParameterDict(Module):
 
     def items(self):
         return self._parameters.items()
+
+    def get(self, key, default=None):
+        return self._parameters.get(key, default)
+
+    def pop(self, key):
+        return self._parameters.pop(key)
+
+    def update(self, parameters):
+        for k, v in (parameters.items() if hasattr(parameters, "items") else parameters):
+            self[k] = v
+
+    def extra_repr(self):
+        return "\n".join(f"  ({k}): {_describe(p, _typename(p))}" for k, p in self.items())
+
+
+def _renumber(container):
+    mods = list(container._modules.values())
+    container._modules.clear()
+    for i, m in enumerate(mods):
+        container._modules[str(i)] = m
+
+
+def _describe(p, type_name):
+    """PyTorch's line for a parameter in ParameterList/Dict reprs: 'Parameter containing: [... of size 2x3]'."""
+    return f"Parameter containing: [{type_name} of size {'x'.join(str(s) for s in p.shape)}]"
+
+
+_TYPENAMES = {"float16": "Half", "bfloat16": "BFloat16", "float32": "Float", "float64": "Double", "int8": "Char",
+              "uint8": "Byte", "int16": "Short", "int32": "Int", "int64": "Long", "bool": "Bool",
+              "complex64": "ComplexFloat", "complex128": "ComplexDouble"}
+
+
+def _typename(p):
+    """``torch.typename`` spelled for chainrule: chainrule.FloatTensor, chainrule.DoubleTensor, ..."""
+    name = str(p.dtype).rpartition(".")[2]
+    return f"chainrule.{_TYPENAMES.get(name, name)}Tensor"

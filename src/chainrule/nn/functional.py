@@ -15,7 +15,9 @@ __all__ = ["linear", "bilinear", "relu", "relu6", "leaky_relu", "elu", "gelu", "
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
-    return _clamp(x, min_val, max_val)
+    """clamp(x, min_val, max_val), but (as PyTorch) with zero gradient at the bounds themselves."""
+    from ..ops.unary import Hardtanh
+    return Hardtanh.apply(x, lo=min_val, hi=max_val)
 
 
 __all__ += ["layer_norm", "rms_norm", "batch_norm", "group_norm", "dropout", "dropout1d", "dropout2d",

@@ -72,7 +72,10 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 
 def trunc_normal_(tensor, mean=0.0, std=1.0, a=-2.0, b=2.0, generator=None):
-    """Normal(mean, std) restricted to [a, b], by resampling the values that fall outside."""
+    """Normal(mean, std) restricted to [a, b], by resampling the values that fall outside (the same
+    distribution as PyTorch's inverse-CDF method)."""
+    if not a < b:
+        raise ValueError(f"trunc_normal_: the interval [a, b] = [{a}, {b}] is empty; need a < b")
     rng = _rng(generator)
     out = rng.standard_normal(tensor.shape) * std + mean
     bad = (out < a) | (out > b)
@@ -96,7 +99,7 @@ def ones_(tensor):
 
 def eye_(tensor):
     if tensor.ndim != 2:
-        raise ValueError(f"eye_: only 2-D tensors are supported, got shape {tuple(tensor.shape)}")
+        raise ValueError(f"eye_: only tensors with 2 dimensions are supported, got shape {tuple(tensor.shape)}")
     return _fill(tensor, np.eye(*tensor.shape))
 
 
@@ -104,6 +107,8 @@ def dirac_(tensor, groups=1):
     shape = tensor.shape
     if len(shape) not in (3, 4, 5):
         raise ValueError("dirac_: only 3, 4 or 5-D tensors are supported")
+    if shape[0] % groups != 0:
+        raise ValueError(f"dirac_: dim 0 ({shape[0]}) must be divisible by groups ({groups})")
     out = np.zeros(shape)
     per_group = shape[0] // groups
     min_dim = min(per_group, shape[1])
@@ -148,6 +153,8 @@ def orthogonal_(tensor, gain=1.0, generator=None):
     """A (semi-)orthogonal matrix from the QR decomposition of a Gaussian one (Saxe et al., 2013)."""
     if tensor.ndim < 2:
         raise ValueError("orthogonal_: only tensors with 2 or more dimensions are supported")
+    if tensor.numel() == 0:
+        return tensor                          # nothing to initialise (PyTorch: a no-op)
     rows = tensor.shape[0]
     cols = tensor.numel() // rows
     flat = _rng(generator).standard_normal((rows, cols))
@@ -167,6 +174,7 @@ def sparse_(tensor, sparsity, std=0.01, generator=None):
     rows, cols = tensor.shape
     out = rng.standard_normal((rows, cols)) * std
     n_zero = int(math.ceil(sparsity * rows))
-    for c in range(cols):
-        out[rng.permutation(rows)[:n_zero], c] = 0
+    # in every column, zero n_zero distinct random rows: the first n_zero of a random permutation per column
+    zero_rows = np.argsort(rng.random((rows, cols)), axis=0)[:n_zero]
+    out[zero_rows, np.arange(cols)] = 0
     return _fill(tensor, out)

@@ -6,6 +6,7 @@ from . import init
 from .module import Module
 from .parameter import Parameter
 from .. import creation
+from ..errors import ShapeError
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
@@ -44,7 +45,14 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x):
-        return F.linear(x, self.weight, self.bias)
+        try:
+            return F.linear(x, self.weight, self.bias)
+        except ShapeError:          # (the try costs nothing on the normal path)
+            if x.ndim == 0 or x.shape[-1] != self.in_features:
+                raise ShapeError(f"{self!r} expects an input of shape (*, {self.in_features}) (last dim = "
+                                 f"in_features), got shape {tuple(x.shape)}. Did you forget to flatten the "
+                                 f"input (x.flatten(1)), or set in_features wrong?") from None
+            raise
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"
@@ -77,7 +85,10 @@ class Bilinear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, x1, x2):
-        return F.bilinear(x1, x2, self.weight, self.bias)
+        try:
+            return F.bilinear(x1, x2, self.weight, self.bias)
+        except ShapeError as exc:
+            raise ShapeError(f"{self!r}: {exc}") from None
 
     def extra_repr(self):
         return (f"in1_features={self.in1_features}, in2_features={self.in2_features}, "

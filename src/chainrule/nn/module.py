@@ -4,6 +4,7 @@ Assigning a Parameter, a Module or a buffer to an attribute registers it, so ``p
 ``state_dict()``, ``train()/eval()`` and ``zero_grad()`` find it. State-dict names are the attribute paths
 ("fc1.weight"), identical to PyTorch's for the same model, so weights move between the two.
 """
+import weakref
 from collections import OrderedDict, namedtuple
 
 import numpy as np
@@ -20,13 +21,18 @@ class _Handle:
     """Returned by the register_*_hook methods; ``remove()`` unregisters."""
     _next_id = 0
 
-    def __init__(self, store):
-        self.store = store
+    def __init__(self, store, *extra_stores):
+        self.stores = (store,) + extra_stores
         self.id = _Handle._next_id
+        self.module = None                   # weakref to the module, whose ``_hooked`` flag is refreshed
         _Handle._next_id += 1
 
     def remove(self):
-        self.store.pop(self.id, None)
+        for store in self.stores:
+            store.pop(self.id, None)
+        module = self.module() if self.module is not None else None
+        if module is not None:
+            module._update_hooked()
 
     def __enter__(self):
         return self
@@ -39,6 +45,7 @@ class Module:
     """Base class for all layers and models. Subclasses define ``forward`` and call ``super().__init__()``."""
     training: bool
     _version = 1
+    _hooked = False        # True while some hook is registered on this module (see __call__)
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -53,6 +60,9 @@ class Module:
         d["_forward_pre_hooks"] = OrderedDict()
         d["_forward_hooks"] = OrderedDict()
         d["_backward_hooks"] = OrderedDict()
+        d["_backward_pre_hooks"] = OrderedDict()
+        d["_forward_pre_hooks_with_kwargs"] = {}     # ids of the hooks that take (and may return) kwargs
+        d["_forward_hooks_with_kwargs"] = {}
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
@@ -65,13 +75,13 @@ class Module:
             return
         params, modules, buffers = d["_parameters"], d["_modules"], d["_buffers"]
         if isinstance(value, Parameter):
-            self._forget(name)
+            self._forget(name, "_parameters")
             params[name] = value
         elif isinstance(value, Module):
-            self._forget(name)
+            self._forget(name, "_modules")
             modules[name] = value
         elif isinstance(value, Buffer):
-            self._forget(name)
+            self._forget(name, "_buffers")
             buffers[name] = Tensor.detach(value)
             if not getattr(value, "persistent", True):
                 d["_non_persistent_buffers"].add(name)
@@ -92,11 +102,14 @@ class Module:
         else:
             object.__setattr__(self, name, value)
 
-    def _forget(self, name):
+    def _forget(self, name, keep=None):
+        """Drop ``name`` from every place except the store ``keep`` that is about to receive it (there,
+        re-assigning keeps its position, so ``seq[1] = m`` stays second, as in PyTorch)."""
         d = self.__dict__
         d.pop(name, None)
-        for store in (d["_parameters"], d["_modules"], d["_buffers"]):
-            store.pop(name, None)
+        for store in ("_parameters", "_modules", "_buffers"):
+            if store != keep:
+                d[store].pop(name, None)
         d["_non_persistent_buffers"].discard(name)
 
     def __getattr__(self, name):
@@ -123,7 +136,7 @@ class Module:
             raise KeyError(f"parameter name can't contain '.' or be empty, got {name!r}")
         if param is not None and not isinstance(param, Parameter):
             raise TypeError(f"register_parameter: '{name}' must be a Parameter or None, got {type(param).__name__}")
-        self._forget(name)
+        self._forget(name, "_parameters")
         self._parameters[name] = param
 
     def register_buffer(self, name, tensor, persistent=True):
@@ -133,7 +146,7 @@ class Module:
             raise KeyError(f"buffer name can't contain '.' or be empty, got {name!r}")
         if tensor is not None and not isinstance(tensor, Tensor):
             raise TypeError(f"register_buffer: '{name}' must be a Tensor or None, got {type(tensor).__name__}")
-        self._forget(name)
+        self._forget(name, "_buffers")
         self._buffers[name] = tensor
         if not persistent:
             self._non_persistent_buffers.add(name)
@@ -143,7 +156,7 @@ class Module:
             raise TypeError(f"add_module: {type(module).__name__} is not a Module subclass")
         if "." in name or name == "":
             raise KeyError(f"module name can't contain '.' or be empty, got {name!r}")
-        self._forget(name)
+        self._forget(name, "_modules")
         self._modules[name] = module
 
     register_module = add_module
@@ -220,8 +233,9 @@ class Module:
     def train(self, mode=True):
         if not isinstance(mode, bool):
             raise ValueError("training mode is expected to be boolean")
-        for m in self.modules():
-            m.__dict__["training"] = mode
+        self.training = mode
+        for m in self.children():       # through train() (not a flag loop): a child's override is honoured
+            m.train(mode)
         return self
 
     def eval(self):
@@ -269,7 +283,9 @@ class Module:
         from .. import dtypes as _dt
         dtype = kwargs.get("dtype")
         for a in args:
-            if isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):  # a device
+            if isinstance(a, Tensor):                       # .to(other): take its dtype
+                dtype = a.dtype if a.dtype.is_floating_point else None
+            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):  # a device
                 if a.split(":")[0] != "cpu":
                     raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
             elif a is not None:
@@ -306,44 +322,81 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"Module [{type(self).__name__}] is missing the required \"forward\" function")
 
-    def __call__(self, *args, **kwargs):
+    @property
+    def __call__(self):
+        # A property, not a method: ``module(x)`` fetches the bound ``forward`` and calls it directly, so a
+        # layer without hooks costs one forward call - no *args/**kwargs repacking on the way. ``_hooked``
+        # (a class default False; set per instance by the register_*_hook methods) keeps the test to one
+        # attribute read.
+        if self._hooked:
+            return self._call_impl
+        return self.forward
+
+    def _call_impl(self, *args, **kwargs):
         d = self.__dict__
-        if not (d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]):
-            return self.forward(*args, **kwargs)
-        for hook in list(d["_forward_pre_hooks"].values()):
-            res = hook(self, args)
-            if res is not None:
-                args = res if isinstance(res, tuple) else (res,)
-        if d["_backward_hooks"]:
+        pre_kw, post_kw = d["_forward_pre_hooks_with_kwargs"], d["_forward_hooks_with_kwargs"]
+        for hid, hook in list(d["_forward_pre_hooks"].items()):
+            if hid in pre_kw:
+                res = hook(self, args, kwargs)
+                if res is not None:
+                    if not (isinstance(res, tuple) and len(res) == 2):
+                        raise RuntimeError("forward pre-hook registered with with_kwargs=True must return None "
+                                           "or a tuple (new_args, new_kwargs)")
+                    args, kwargs = res
+                    args = args if isinstance(args, tuple) else (args,)
+            else:
+                res = hook(self, args)
+                if res is not None:
+                    args = res if isinstance(res, tuple) else (res,)
+        finish = None
+        if d["_backward_hooks"] or d["_backward_pre_hooks"]:
             from .hooks import wrap_backward_hooks
             args, finish = wrap_backward_hooks(self, args)
         out = self.forward(*args, **kwargs)
-        for hook in list(d["_forward_hooks"].values()):
-            res = hook(self, args, out)
+        for hid, hook in list(d["_forward_hooks"].items()):
+            res = hook(self, args, kwargs, out) if hid in post_kw else hook(self, args, out)
             if res is not None:
                 out = res
-        if d["_backward_hooks"]:
+        if finish is not None:
             out = finish(out)
         return out
 
-    def register_forward_pre_hook(self, hook):
-        """``hook(module, args) -> None or new args``, run before ``forward``."""
-        h = _Handle(self._forward_pre_hooks)
-        self._forward_pre_hooks[h.id] = hook
+    def _add_hook(self, store, hook, prepend, kw_store=None, with_kwargs=False):
+        h = _Handle(store, kw_store) if kw_store is not None else _Handle(store)
+        h.module = weakref.ref(self)
+        store[h.id] = hook
+        if prepend:
+            store.move_to_end(h.id, last=False)
+        if with_kwargs:
+            kw_store[h.id] = True
+        self.__dict__["_hooked"] = True
         return h
 
-    def register_forward_hook(self, hook):
-        """``hook(module, args, output) -> None or new output``, run after ``forward``."""
-        h = _Handle(self._forward_hooks)
-        self._forward_hooks[h.id] = hook
-        return h
+    def _update_hooked(self):
+        d = self.__dict__
+        d["_hooked"] = bool(d["_forward_pre_hooks"] or d["_forward_hooks"] or d["_backward_hooks"]
+                            or d["_backward_pre_hooks"])
 
-    def register_full_backward_hook(self, hook):
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args) -> None or new args``, run before ``forward``. With ``with_kwargs``:
+        ``hook(module, args, kwargs) -> None or (new_args, new_kwargs)``."""
+        return self._add_hook(self._forward_pre_hooks, hook, prepend, self._forward_pre_hooks_with_kwargs,
+                              with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """``hook(module, args, output) -> None or new output``, run after ``forward``. With ``with_kwargs``:
+        ``hook(module, args, kwargs, output)``."""
+        return self._add_hook(self._forward_hooks, hook, prepend, self._forward_hooks_with_kwargs, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """``hook(module, grad_output) -> None or new grad_output``, run when the gradients with respect to
+        the module's outputs are known, before they flow into the module."""
+        return self._add_hook(self._backward_pre_hooks, hook, prepend)
+
+    def register_full_backward_hook(self, hook, prepend=False):
         """``hook(module, grad_input, grad_output) -> None or new grad_input``, run when the gradients with
-        respect to the module's inputs are computed."""
-        h = _Handle(self._backward_hooks)
-        self._backward_hooks[h.id] = hook
-        return h
+        respect to the module's (positional) inputs are computed; a returned tuple replaces them."""
+        return self._add_hook(self._backward_hooks, hook, prepend)
 
     register_backward_hook = register_full_backward_hook
 
@@ -388,7 +441,10 @@ class Module:
         for k, target in own.items():
             if k in state_dict:
                 src = _to_array(state_dict[k])
-                np.copyto(target._data, src.astype(target._data.dtype, copy=False))
+                if assign:                       # take the checkpoint's array itself (and its dtype)
+                    target._data = np.array(src)
+                else:
+                    np.copyto(target._data, src.astype(target._data.dtype, copy=False))
                 target._vc[0] += 1
         return _IncompatibleKeys(missing, unexpected)
 

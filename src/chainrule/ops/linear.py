@@ -16,7 +16,8 @@ class Linear(Op):
 
     @staticmethod
     def forward(ctx, x, w, b):
-        if x.ndim > 2 and x.flags.c_contiguous:      # one 2-D GEMM, not NumPy's loop over the leading dims
+        if x.ndim > 2:       # one 2-D GEMM, not NumPy's loop over the leading dims (a non-contiguous x is
+            # copied by the reshape: O(size) instead of per-slice GEMMs, or no BLAS at all for odd strides)
             y = (x.reshape(-1, x.shape[-1]) @ w.T).reshape(x.shape[:-1] + (w.shape[0],))
         else:
             y = x @ w.T
@@ -51,6 +52,9 @@ class Linear(Op):
 
 
 def linear(x, weight, bias=None):
+    if not isinstance(x, Tensor):
+        raise TypeError(f"linear(): the input must be a chainrule Tensor, not {type(x).__name__} "
+                        f"(convert it with chainrule.tensor(...))")
     if x._data.dtype != weight._data.dtype:
         x = x._cast(weight.dtype)
     if x._data.ndim == 0:
@@ -59,7 +63,35 @@ def linear(x, weight, bias=None):
 
 
 def bilinear(x1, x2, weight, bias=None):
-    """y_k = Σ_ij x1_i W_kij x2_j + b_k, composed from differentiable ops."""
-    y = matmul(matmul(x1.unsqueeze(-2).unsqueeze(-3), weight), x2.unsqueeze(-2).unsqueeze(-1))
-    y = y.reshape(*y.shape[:-2])
+    """y_k = Σ_ij x1_i W_kij x2_j + b_k   (x1: (..., in1), x2: (..., in2), W: (out, in1, in2), b: (out,)).
+
+    Composed from differentiable ops, as one GEMM plus a product-sum:
+    t = x1 · W' with W' = W permuted to (in1, out·in2), then y_k = Σ_j t_kj x2_j."""
+    for name, t in (("input1", x1), ("input2", x2), ("weight", weight)):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"bilinear(): {name} must be a chainrule Tensor, not {type(t).__name__}")
+    w = weight._data.shape
+    s1, s2 = x1._data.shape, x2._data.shape
+    if len(w) != 3:
+        raise ShapeError(f"bilinear(): weight must be 3-D (out_features, in1_features, in2_features), got shape {w}")
+    if not s1 or not s2:
+        raise ShapeError(f"bilinear(): inputs must have at least 1 dimension, got shapes {s1} and {s2}")
+    if s1[-1] != w[1]:
+        raise ShapeError(f"bilinear(): input1 of shape {s1} does not match the weight {w}: its last dim must be "
+                         f"in1_features={w[1]}, got {s1[-1]}")
+    if s2[-1] != w[2]:
+        raise ShapeError(f"bilinear(): input2 of shape {s2} does not match the weight {w}: its last dim must be "
+                         f"in2_features={w[2]}, got {s2[-1]}")
+    if s1[:-1] != s2[:-1]:
+        raise ShapeError(f"bilinear(): input batch dimensions do not match: input1 {s1} vs input2 {s2} (all "
+                         f"but the last dim must be equal)")
+    if bias is not None and tuple(bias.shape) != (w[0],):
+        raise ShapeError(f"bilinear(): bias must have shape ({w[0]},) (out_features), got {tuple(bias.shape)}")
+    if x1._data.dtype != weight._data.dtype:
+        x1 = x1._cast(weight.dtype)
+    if x2._data.dtype != weight._data.dtype:
+        x2 = x2._cast(weight.dtype)
+    out, in1, in2 = w
+    t = matmul(x1, reshape(weight.permute(1, 0, 2), (in1, out * in2)))      # (..., out·in2)
+    y = (reshape(t, s1[:-1] + (out, in2)) * x2.unsqueeze(-2)).sum(-1)      # (..., out)
     return y + bias if bias is not None else y
