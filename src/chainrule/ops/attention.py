@@ -365,7 +365,6 @@ def multi_head_attention_forward(query, key, value, embed_dim_to_check, num_head
         else:
             am = am.reshape(bsz, num_heads, tgt_len, src_len)
 
-
     if bias_k is not None:                           # one learned extra key/value position
         if bias_v is None:
             raise ValueError(f"{op}: bias_k and bias_v must be given together")
