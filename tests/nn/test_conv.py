@@ -162,6 +162,22 @@ def conv_geometries(draw):
 
 
 @needs_torch
+@pytest.mark.parametrize("layout", [False, True])
+@pytest.mark.parametrize("kw", [dict(), dict(stride=2, padding=1), dict(dilation=2, padding="same"),
+                                dict(groups=2, stride=(1, 2), padding=(2, 0), bias=False)])
+def test_both_im2col_layouts(monkeypatch, layout, kw):
+    """conv and its weight gradient have two im2col layouts (NCHW, picked for wide rows, and batch-last);
+    force each, on rows wide enough for the first and narrow enough for the second."""
+    import chainrule.ops.conv as conv_ops
+    monkeypatch.setattr(conv_ops, "batch_last", lambda geo: layout)
+    cmod, tmod = _pair_of("Conv2d", 4, 6, 3, **kw)
+    for shape in ((2, 4, 5, 20), (3, 4, 17, 6)):
+        compare(cmod, tmod, _x(shape))
+    xs = [cr.tensor(_g(s, i), requires_grad=True) for i, s in enumerate([(1, 4, 4, 5), (6, 2, 3, 2)])]
+    assert cr.autograd.gradgradcheck(lambda x, w: F.conv2d(x, w, stride=(2, 1), padding=1, groups=2), xs)
+
+
+@needs_torch
 @given(conv_geometries())
 def test_conv2d_random_geometry(g):
     rng = np.random.default_rng(g["seed"])
