@@ -42,7 +42,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -220,15 +220,17 @@ def _conv_gemm(cols, w, groups):
                      cols.reshape(n, groups, ck // groups, l)).reshape(n, o, l)
 
 
-def _conv_adj(g, w, geo):
+def _conv_adj(g, w, geo, gt=None):
     """conv_adj(g, W): g (N, O, Ho, Wo) -> (N, C, H, W) = col2im(W₂ᵀ @ g).
 
-    Done batch-last: gᵀ (O, Ho·Wo·N) is one small copy (output-sized), then ONE GEMM (grouped: one
-    batched matmul over the groups) gives dcols (C·kh·kw, Ho·Wo·N) for ``_col2im_batch_last``."""
+    Done batch-last: gᵀ (O, Ho·Wo·N) is one small copy (output-sized; pass it if already made), then ONE
+    GEMM (grouped: one batched matmul over the groups) gives dcols (C·kh·kw, Ho·Wo·N) for
+    ``_col2im_batch_last``."""
     n, o = g.shape[:2]
     groups = geo.groups
     ckg = w.shape[1] * w.shape[2] * w.shape[3]          # C/G·kh·kw (explicit sizes: N or O may be 0)
-    gt = _transpose_to_batch_last(g)
+    if gt is None:
+        gt = _transpose_to_batch_last(g)
     if groups == 1:
         dcols = _gemm(np.ascontiguousarray(w.reshape(o, ckg).T), gt)
     else:
@@ -262,7 +264,7 @@ def _conv_forward(x, w, b, geo):
     return y, cols
 
 
-def _conv_wgrad(x, g, geo, w_shape, cols=None):
+def _conv_wgrad(x, g, geo, w_shape, cols=None, gt=None):
     """dW = conv_wgrad(x, g) from the cols of ``_conv_forward`` (recomputed when not given)."""
     n, o = g.shape[:2]
     groups = geo.groups
@@ -272,7 +274,8 @@ def _conv_wgrad(x, g, geo, w_shape, cols=None):
         return _wgrad_gemm(g.reshape(n, o, cols.shape[2]), cols, groups, w_shape)
     if cols is None:
         cols = im2col_batch_last(x, geo)
-    gt = _transpose_to_batch_last(g)                     # (O, L·N)
+    if gt is None:
+        gt = _transpose_to_batch_last(g)                 # (O, L·N)
     ck, ln = cols.shape
     if groups == 1:
         gw = np.matmul(cols, gt.T).T                     # (C·K, L·N) @ (L·N, O): one 2-D GEMM
@@ -321,10 +324,22 @@ class Conv2d(_ConvError, Op):
     def backward(ctx, g):
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        geo = ctx.geo
-        gx = ConvAdj.apply(g, w, None, geo=geo) if nx else None
-        gw = ConvWGrad.apply(x, g, geo=geo, w_shape=w._data.shape, cols=ctx.cols) if nw else None
+        geo, cols = ctx.geo, ctx.cols
         ctx.cols = None                                  # a retain_graph re-run recomputes them from x
+        if not STATE.grad_enabled:
+            # raw-array fast path (no graph to record): the three gradients share one transposed copy of g
+            ga, wa = g._data, w._data
+            gt = _transpose_to_batch_last(ga) if (nx or batch_last(geo)) else None
+            gx = _make(_conv_adj(ga, wa, geo, gt)) if nx else None
+            gw = _make(_conv_wgrad(x._data, ga, geo, wa.shape, cols, gt)) if nw else None
+            if nb:
+                gb = gt.sum(1) if gt is not None else ga.sum((0, 2, 3))
+                gb = _make(gb.astype(ga.dtype, copy=False))
+            else:
+                gb = None
+            return gx, gw, gb
+        gx = ConvAdj.apply(g, w, None, geo=geo) if nx else None
+        gw = ConvWGrad.apply(x, g, geo=geo, w_shape=w._data.shape, cols=cols) if nw else None
         gb = g.sum((0, 2, 3)) if nb else None
         return gx, gw, gb
 
