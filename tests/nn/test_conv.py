@@ -323,6 +323,21 @@ def test_retain_graph_and_no_grad():
     np.testing.assert_allclose(z.numpy(), conv(x).detach().numpy(), atol=0)
 
 
+def test_large_cols_are_recomputed_not_kept(monkeypatch):
+    """Above KEEP_COLS_MAX_BYTES the forward's im2col buffer is not held until backward; dW is the same."""
+    import chainrule.ops.conv as conv_ops
+    conv = nn.Conv2d(2, 3, 3, padding=1, dtype=cr.float64)
+    x = cr.tensor(_x((2, 2, 6, 20)))
+    conv(x).sum().backward()
+    kept = conv.weight.grad.numpy().copy()
+    conv.zero_grad()
+    monkeypatch.setattr(conv_ops, "KEEP_COLS_MAX_BYTES", 0)
+    y = conv(x)
+    assert y.grad_fn.cols is None
+    y.sum().backward()
+    np.testing.assert_allclose(conv.weight.grad.numpy(), kept, atol=1e-12)
+
+
 def test_inplace_change_of_input_is_detected():
     conv = nn.Conv2d(2, 3, 3, dtype=cr.float64)
     x = cr.tensor(_x((1, 2, 5, 5)), requires_grad=True)

@@ -308,6 +308,9 @@ class _ConvError:
                           f"{params.get('geo')!r}: {exc}")
 
 
+KEEP_COLS_MAX_BYTES = 64 << 20
+
+
 class Conv2d(_ConvError, Op):
     """y = conv(x, W) + b;   dx = conv_adj(g, W),  dW = conv_wgrad(x, g),  db = Σ_{n,h,w} g"""
     __slots__ = ("geo", "cols")
@@ -317,7 +320,9 @@ class Conv2d(_ConvError, Op):
     def forward(ctx, x, w, b, geo, keep_cols=False):
         y, cols = _conv_forward(x, w, b, geo)
         ctx.geo = geo
-        ctx.cols = cols if keep_cols else None           # reused by dW (saves a second im2col)
+        # reused by dW (saves a second im2col) - unless too big to hold until backward: cols are kh·kw
+        # times the input, and keeping them for every layer of a large model would multiply its memory
+        ctx.cols = cols if keep_cols and cols.nbytes <= KEEP_COLS_MAX_BYTES else None
         return y
 
     @staticmethod

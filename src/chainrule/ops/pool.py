@@ -31,12 +31,13 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
 def _first_max_masks(xp, m, slices):
     """masks[k] = offset k holds the maximum of its window, and no earlier offset does (ties -> first)."""
     masks = np.empty((len(slices),) + m.shape, dtype=bool)
-    taken = np.zeros(m.shape, dtype=bool)
-    for k, sl in enumerate(slices):
-        hit = np.equal(xp[sl], m, out=masks[k])
-        if k:
-            np.greater(hit, taken, out=hit)              # hit & ~taken, in one ufunc on bools
-        taken |= hit
+    np.equal(xp[slices[0]], m, out=masks[0])
+    taken = masks[0].copy()
+    for k in range(1, len(slices)):
+        hit = np.equal(xp[slices[k]], m, out=masks[k])
+        np.greater(hit, taken, out=hit)                  # hit & ~taken, in one ufunc on bools
+        if k < len(slices) - 1:
+            taken |= hit
     nan_windows = np.isnan(m)
     if nan_windows.any():                                # torch: the last NaN of the window is its argmax
         masks[:, nan_windows] = False
