@@ -309,6 +309,18 @@ class Optimizer:
             return s
         return g
 
+    def _with_grads(self, group):
+        """(parameter, its array, its gradient's array) for each parameter of ``group`` that has a gradient
+        (parameters whose .grad is None are skipped, as in PyTorch)."""
+        for param in group["params"]:
+            gt = param.grad
+            if gt is None:
+                continue
+            p, g = param._data, gt._data
+            if g.shape != p.shape:
+                self._check_grad(p, g)
+            yield param, p, g
+
     def _check_grad(self, p, g):
         if g.shape != p.shape:
             raise RuntimeError(f"{type(self).__name__}.step: a parameter of shape {tuple(p.shape)} has a .grad of "

@@ -43,13 +43,7 @@ class RMSprop(Optimizer):
             momentum = group["momentum"]
             centered = group["centered"]
             maximize = group["maximize"]
-            for param in group["params"]:
-                gt = param.grad
-                if gt is None:
-                    continue
-                p, g = param._data, gt._data
-                if g.shape != p.shape:
-                    self._check_grad(p, g)
+            for param, p, g in self._with_grads(group):
                 st = state[param]
                 if len(st) == 0:
                     st["step"] = _step_tensor()

@@ -42,13 +42,7 @@ class SGD(Optimizer):
             weight_decay = group["weight_decay"]
             nesterov = group["nesterov"]
             maximize = group["maximize"]
-            for param in group["params"]:
-                gt = param.grad
-                if gt is None:
-                    continue
-                p, g = param._data, gt._data
-                if g.shape != p.shape:
-                    self._check_grad(p, g)
+            for param, p, g in self._with_grads(group):
                 d = self._grad_array(p, g, weight_decay, maximize)     # g itself, or scratch slot 0
                 if momentum != 0:
                     st = state[param]
