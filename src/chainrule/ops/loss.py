@@ -84,7 +84,8 @@ class CrossEntropy(Op):
                 valid = ctx.valid
                 gx = (1 - eps) * gx + (eps / c) * (p * w_sum - cw_row) * valid[:, None]
             gx = gx.astype(x._data.dtype, copy=False)
-            return (g_n * _make(gx), None, None)
+            gx *= g_n._data                          # in place: gx is this call's own array
+            return (_make(gx), None, None)
         # differentiable path (create_graph=True): the same formula with Tensor ops on the saved input
         from .reduce import softmax
         p = softmax(x, 1)
