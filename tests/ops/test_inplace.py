@@ -420,3 +420,24 @@ def test_recorded_inplace_that_torch_refuses(fn):
 def _copy_from_self(y, w):
     y.copy_(y * w)
     return y
+
+
+def test_view_used_after_its_base_was_rebased_in_place_raises():
+    """y.mul_(x) while recording re-bases y; a view of y taken before would carry the old history, so using
+    it afterwards must raise instead of giving a silently wrong gradient."""
+    x = cr.randn(4, dtype=cr.float64, requires_grad=True)
+    y = x * 2
+    v = y[1:]
+    y.mul_(x)
+    with pytest.raises(RuntimeError, match="used after the tensor it views was modified in place"):
+        (v * 2).sum()
+
+
+def test_view_consumed_before_the_rebase_is_fine():
+    x = cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
+    y = x * 2
+    z = y[1:] * 3          # the view is used (and its value saved) before y changes
+    y.mul_(x)
+    (z.sum() + y.sum()).backward()
+    # d/dx [3 * 2x[1:]] + d/dx [2x²] = [0, 6, 6] + 4x
+    np.testing.assert_allclose(x.grad.numpy(), np.array([0.0, 6.0, 6.0]) + 4 * np.array([1.0, 2.0, 3.0]))
