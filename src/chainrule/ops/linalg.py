@@ -4,8 +4,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
+from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from ._util import as_tensor
 from .shape import mT, reshape, sum_to, unsqueeze
 
@@ -23,6 +24,10 @@ class Matmul(Op):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
         a_shape, b_shape = a._data.shape, b._data.shape
+        if len(a_shape) == 2 and len(b_shape) == 2 and not STATE.grad_enabled:
+            # raw-array fast path for the common 2-D case when no graph is recorded: two GEMMs, no op nodes
+            ga_, a_, b_ = g._data, a._data, b._data
+            return (_make(ga_ @ b_.T) if na else None), (_make(a_.T @ ga_) if nb else None)
         if len(a_shape) == 1 and len(b_shape) == 1:     # dot product: g is a scalar
             return (g * b if na else None), (g * a if nb else None)
         if len(a_shape) == 1:          # (k,) @ (..., k, m): treat a as (1, k); g gains that row back
