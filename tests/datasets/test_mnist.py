@@ -8,7 +8,6 @@ import gzip
 import hashlib
 import os
 import struct
-import time
 import urllib.error
 
 import numpy as np
@@ -344,13 +343,24 @@ def test_real_mnist_md5s_shapes_histograms_and_fast_epoch():
     assert tuple(X.shape) == (60000, 1, 28, 28) and X.dtype == cr.float32 and y.dtype == cr.int64
     assert abs(float(train.data.numpy().mean()) / 255 - 0.1307) < 5e-4
     assert abs(float(X.numpy().mean())) < 2e-3 and abs(float(X.numpy().std()) - 1) < 2e-3
-    loader = DataLoader(TensorDataset(X, y), batch_size=64, shuffle=True, generator=cr.Generator().manual_seed(0))
+    # whole batches are read with one fancy index (no per-sample copies): count the calls instead of timing
+    # them (timings do not belong in tests; the speed is in benchmarks/)
+    calls = {"item": 0, "batch": 0}
+
+    class Counting(TensorDataset):
+        def __getitem__(self, i):
+            calls["item"] += 1
+            return super().__getitem__(i)
+
+        def __getitems__(self, idx):
+            calls["batch"] += 1
+            return super().__getitems__(idx)
+
+    loader = DataLoader(Counting(X, y), batch_size=64, shuffle=True, generator=cr.Generator().manual_seed(0))
     assert len(loader) == 938
-    t0 = time.perf_counter()
     n, seen = 0, np.zeros(10, np.int64)
     for xb, yb in loader:
         n += len(yb)
         seen += np.bincount(yb.numpy(), minlength=10)
-    elapsed = time.perf_counter() - t0
     assert n == 60000 and seen.tolist() == np.bincount(y.numpy()).tolist()
-    assert elapsed < 3.0, f"one epoch of batch-64 loading took {elapsed:.2f}s (per-sample copies?)"
+    assert calls == {"item": 0, "batch": 938}
