@@ -3,7 +3,6 @@ same model), train/eval, zero_grad, requires_grad_, apply, to(dtype), state_dict
 PyTorch's, weights moved across both ways, clear errors), repr identical to PyTorch's, copy and pickle."""
 import copy
 import pickle
-import timeit
 from collections import OrderedDict
 
 import numpy as np
@@ -372,10 +371,7 @@ def test_call_without_hooks_is_a_direct_forward_call():
     assert m.__call__ != m.forward and m(x) is x
     h.remove()
     assert m.__call__ == m.forward                     # back on the direct path once the hooks are gone
-    call = min(timeit.repeat(lambda: m(x), number=20000, repeat=7))
-    direct = min(timeit.repeat(lambda: m.forward(x), number=20000, repeat=7))
-    # per call: the difference is ~0.1 us here; allow a wide margin for a loaded machine
-    assert (call - direct) / 20000 < 2e-6, (call, direct)
+    # (the cost itself is measured in benchmarks/module_call.py, not asserted here)
 
 
 # ------------------------------------------------------------------ Parameter and Buffer
