@@ -35,13 +35,14 @@ def _time_worker(make_step, lib, case, iters):
     step = make_step(lib, case)
     for _ in range(max(3, iters // 10)):          # warm-up (allocator, caches, lazy imports)
         step()
-    best = float("inf")
+    best = best_cpu = float("inf")
     for _ in range(3):                             # best of 3 blocks within the process
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         for _ in range(iters):
             step()
         best = min(best, (time.perf_counter() - t0) / iters)
-    print(json.dumps({"us": best * 1e6}))
+        best_cpu = min(best_cpu, (time.process_time() - c0) / iters)
+    print(json.dumps({"us": best * 1e6, "cpu_us": best_cpu * 1e6}))
 
 
 def _run_one(script, lib, case, threads):
@@ -53,7 +54,8 @@ def _run_one(script, lib, case, threads):
         if "No module named 'torch'" in out.stderr:
             return None
         raise RuntimeError(f"{lib}/{case} failed:\n{out.stderr}")
-    return json.loads(out.stdout.strip().splitlines()[-1])["us"]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    return r["us"], r["cpu_us"]
 
 
 def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
@@ -62,6 +64,8 @@ def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--cases", nargs="*", default=list(cases))
     ap.add_argument("--libs", nargs="*", default=list(libs))
+    ap.add_argument("--cpu", action="store_true",
+                    help="also print the ratio of CPU time (summed over threads): steadier on a shared machine")
     ap.add_argument("--worker", nargs=2, metavar=("LIB", "CASE"))
     args = ap.parse_args()
     if args.worker:
@@ -79,14 +83,19 @@ def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
         print(header)
         for case in args.cases:
             times = {lib: [] for lib in libs}
+            cpu = {lib: [] for lib in libs}
             for _ in range(args.rounds):
                 for lib in libs:
                     t = _run_one(script, lib, case, threads)
                     if t is not None:
-                        times[lib].append(t)
+                        times[lib].append(t[0])
+                        cpu[lib].append(t[1])
             med = {lib: statistics.median(v) if v else float("nan") for lib, v in times.items()}
+            med_cpu = {lib: statistics.median(v) if v else float("nan") for lib, v in cpu.items()}
             line = f"{case:12}" + "".join(f"{med[lib]:14.1f}" for lib in libs)
             if "torch" in libs:
                 line += "".join(f"{med[lib] / med['torch']:16.2f}" for lib in libs if lib != "torch")
+                if args.cpu:
+                    line += "".join(f"  cpu {med_cpu[lib] / med_cpu['torch']:.2f}" for lib in libs if lib != "torch")
             print(f"{line}   ({cases[case][0]})")
             sys.stdout.flush()
