@@ -165,7 +165,7 @@ def optimizer_like_state():
         },
         "rng": cr.get_rng_state(),                      # 128-bit integers
         "step": 12, "big": 2 ** 100, "epoch_losses": [0.5, 0.25], "flags": (True, None, "x"),
-        "mixed_keys": {1: "int", "1": "str", 2.5: "float", (1, "a"): "tuple", None: "none", True: "bool",
+        "mixed_keys": {1: "int", "1": "str", 2.5: "float", (1, "a"): "tuple", None: "none",
                        np.int64(7): "np int", (np.float32(0.5), -0.0): "np tuple"},
         "np": {"scalar64": np.float64(0.1), "int32": np.int32(-4), "arr": np.arange(4, dtype=np.int16)},
         "dtype": cr.float16,

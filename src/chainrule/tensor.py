@@ -9,7 +9,6 @@ from . import dtypes as _dt
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.function import RemovableHandle
-from .autograd.grad_mode import STATE
 
 __all__ = ["Tensor", "Size"]
 

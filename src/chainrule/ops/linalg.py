@@ -6,7 +6,7 @@ from .. import dtypes as _dt
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
-from ..tensor import Tensor, _make
+from ..tensor import _make
 from ._util import as_tensor
 from .shape import mT, reshape, sum_to, unsqueeze
 

@@ -226,7 +226,7 @@ def _recompute_masks(x4, geo, y):
 
 def _flat_indices(masks, geo):
     """torch's return_indices: the argmax as a flat index into each (H, W) plane of the unpadded input."""
-    (ho, wo), (sh, sw), (pt, _, pl, _), (dh, dw), (h, w) = geo.out_hw, geo.stride, geo.pad, geo.dilation, geo.in_hw
+    (ho, wo), (sh, sw), (pt, _, pl, _), (dh, dw), (_, w) = geo.out_hw, geo.stride, geo.pad, geo.dilation, geo.in_hw
     rows = np.arange(ho)[:, None] * sh - pt
     cols = np.arange(wo)[None, :] * sw - pl
     idx = np.zeros(masks.shape[1:], dtype=np.int64)

@@ -7,7 +7,6 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..autograd.function import Op
-from ..tensor import Tensor
 from ._util import norm_axis, norm_dim
 
 
@@ -335,7 +334,6 @@ def cat(tensors, dim=0):
     tensors = [t for t in tensors]
     if not tensors:
         raise ValueError("cat: expected a non-empty list of Tensors")
-    from ._util import operands
     first = tensors[0]
     if any(t._data.dtype != first._data.dtype for t in tensors):
         from .. import dtypes as _dt
