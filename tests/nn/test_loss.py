@@ -208,6 +208,37 @@ def test_cross_entropy_errors():
         F.cross_entropy(x, cr.tensor([0, 1, 2]), weight=cr.ones(3))
 
 
+def test_cross_entropy_refuses_integer_logits():
+    """Integer logits gave a truncated integer loss (tensor(3) for 3.1597); PyTorch raises."""
+    x, t = cr.tensor([[1, 2, 3], [3, 2, 1]]), cr.tensor([0, 1])
+    with pytest.raises(TypeError, match=r"cross_entropy: input must be floating point .*int64 of shape "
+                                        r"\(2, 3\)\. Fix: input.float\(\)"):
+        F.cross_entropy(x, t)
+    with pytest.raises(TypeError, match="floating point"):
+        nn.CrossEntropyLoss()(x, cr.tensor([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]]))
+    with pytest.raises(TypeError, match=r"nll_loss: input must be floating point"):
+        F.nll_loss(x, t)
+    lse = np.log(np.exp([1.0, 2.0, 3.0]).sum())                              # both rows' log-sum-exp
+    assert np.isclose(F.cross_entropy(x.double(), t).item(), ((lse - 1) + (lse - 2)) / 2)
+
+
+@pytest.mark.parametrize("x, t", [((3, 4), (3,)), ((2, 4, 5), (2, 5)), ((4,), ())])
+def test_cross_entropy_float_class_indices_say_use_long(x, t):
+    with pytest.raises(TypeError, match=r"class indices, which must be integers .* Fix: target.long\(\)"):
+        F.cross_entropy(cr.randn(*x), cr.zeros(*t))
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.5])
+def test_cross_entropy_label_smoothing_outside_0_1_raises(eps):
+    x = cr.randn(3, 4)
+    with pytest.raises(ValueError, match=f"label_smoothing must be between 0.0 and 1.0, got {eps}"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]), label_smoothing=eps)
+    with pytest.raises(ValueError, match="label_smoothing must be between 0.0 and 1.0"):
+        nn.CrossEntropyLoss(label_smoothing=eps)(x, cr.softmax(cr.randn(3, 4), 1))
+    for ok in (0.0, 1.0):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]), label_smoothing=ok)
+
+
 NLL_CASES = [({}, (5, 4)), ({"weight": True}, (5, 4)), ({"ignore_index": 1}, (6, 3)),
              ({"weight": True, "ignore_index": 0}, (3, 4, 2)), ({}, (4,))]
 
