@@ -463,6 +463,62 @@ def test_loss_module_reprs_and_legacy_arguments():
         F.mse_loss(cr.randn(3), cr.randn(3), reduction="avg")
 
 
+LEGACY = [({"reduce": False}, "none"), ({"size_average": False}, "sum"), ({"size_average": True}, "mean"),
+          ({"reduce": True, "size_average": False}, "sum"), ({"reduce": False, "size_average": True}, "none")]
+
+
+@pytest.mark.parametrize("legacy, meaning", LEGACY)
+def test_legacy_reduce_and_size_average_follow_pytorch_with_its_warning(legacy, meaning):
+    """The deprecated flags override ``reduction`` (PyTorch's rule), with PyTorch's deprecation warning."""
+    x, y, t = cr.randn(4, 3), cr.randn(4, 3), cr.tensor([0, 2, 1, 1])
+    cases = [(F.mse_loss, nn.MSELoss, (x, y)), (F.l1_loss, nn.L1Loss, (x, y)),
+             (F.cross_entropy, nn.CrossEntropyLoss, (x, t)), (F.nll_loss, nn.NLLLoss, (F.log_softmax(x, 1), t)),
+             (F.kl_div, nn.KLDivLoss, (F.log_softmax(x, 1), F.softmax(y, 1)))]
+    warning = f"please use reduction='{meaning}' instead"
+    for fn, module, args in cases:
+        expected = fn(*args, reduction=meaning).numpy()
+        with pytest.warns(UserWarning, match=warning):
+            got = fn(*args, reduction="sum" if meaning != "sum" else "none", **legacy)   # overridden
+        np.testing.assert_allclose(got.numpy(), expected, err_msg=fn.__name__)
+        with pytest.warns(UserWarning, match=warning):
+            m = module(**legacy)
+        assert m.reduction == meaning
+        np.testing.assert_allclose(m(*args).numpy(), expected, err_msg=module.__name__)
+
+
+@pytest.mark.parametrize("kw", [{"reduce": "sum"}, {"size_average": "mean"}])
+def test_legacy_flag_given_a_reduction_name_raises(kw):
+    """reduce='sum' used to return the mean without a word (a string is truthy): say to use reduction=."""
+    (name, value), = kw.items()
+    with pytest.raises(TypeError, match=f"{name}='{value}'.* Fix: pass reduction='{value}' instead"):
+        F.mse_loss(cr.randn(3), cr.randn(3), **kw)
+    with pytest.raises(TypeError, match=f"reduction='{value}'"):
+        nn.CrossEntropyLoss(**kw)
+
+
+@pytest.mark.parametrize("module", [nn.L1Loss, nn.MSELoss, nn.BCELoss, nn.CrossEntropyLoss, nn.KLDivLoss,
+                                    nn.HuberLoss, nn.BCEWithLogitsLoss, nn.CosineEmbeddingLoss])
+def test_unknown_loss_arguments_raise_naming_the_loss(module):
+    with pytest.raises(TypeError, match=rf"^{module.__name__}\.__init__\(\) got an unexpected keyword argument 'reduse'"):
+        module(reduse="sum")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'reduse'"):
+        F.mse_loss(cr.randn(3), cr.randn(3), reduse="sum")
+
+
+@needs_torch
+@pytest.mark.parametrize("legacy, meaning", LEGACY)
+def test_legacy_arguments_match_torch(legacy, meaning):
+    x, y = _r(4, 3), _r(4, 3, seed=1)
+    with warnings.catch_warnings(record=True) as wc:
+        warnings.simplefilter("always")
+        got = F.mse_loss(cr.tensor(x), cr.tensor(y), **legacy).numpy()
+    with warnings.catch_warnings(record=True) as wt:
+        warnings.simplefilter("always")
+        want = TF.mse_loss(torch.tensor(x), torch.tensor(y), **legacy).numpy()
+    np.testing.assert_allclose(got, want)
+    assert [str(w.message) for w in wc] == [str(w.message) for w in wt]
+
+
 def test_losses_train_a_float32_model():
     cr.manual_seed(0)
     model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 3))
