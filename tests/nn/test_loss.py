@@ -499,7 +499,8 @@ def test_legacy_flag_given_a_reduction_name_raises(kw):
 @pytest.mark.parametrize("module", [nn.L1Loss, nn.MSELoss, nn.BCELoss, nn.CrossEntropyLoss, nn.KLDivLoss,
                                     nn.HuberLoss, nn.BCEWithLogitsLoss, nn.CosineEmbeddingLoss])
 def test_unknown_loss_arguments_raise_naming_the_loss(module):
-    with pytest.raises(TypeError, match=rf"^{module.__name__}\.__init__\(\) got an unexpected keyword argument 'reduse'"):
+    with pytest.raises(TypeError, match=rf"^{module.__name__}\.__init__\(\) got an unexpected keyword "
+                                        rf"argument 'reduse'"):
         module(reduse="sum")
     with pytest.raises(TypeError, match="unexpected keyword argument 'reduse'"):
         F.mse_loss(cr.randn(3), cr.randn(3), reduse="sum")
