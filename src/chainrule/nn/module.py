@@ -4,6 +4,7 @@ Assigning a Parameter, a Module or a buffer to an attribute registers it, so ``p
 ``state_dict()``, ``train()/eval()`` and ``zero_grad()`` find it. State-dict names are the attribute paths
 ("fc1.weight"), identical to PyTorch's for the same model, so weights move between the two.
 """
+import functools
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -46,6 +47,30 @@ class Module:
     training: bool
     _version = 1
     _hooked = False        # True while some hook is registered on this module (see __call__)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherited = cls.__init__
+        if cls.__name__.startswith("_") or "__init__" in cls.__dict__ \
+                or not inherited.__qualname__.startswith("_"):
+            return
+        # A public layer that takes its constructor from a private base (Conv2d from _Conv, MSELoss from
+        # _Loss): give it an __init__ of its own, so a wrong argument is reported against the class the user
+        # called - "Conv2d.__init__() got an unexpected keyword argument 'kernel'", as PyTorch says - and not
+        # against the base.
+        name = f"{cls.__qualname__}.__init__"
+
+        @functools.wraps(inherited)
+        def __init__(self, *args, **kwargs):
+            try:
+                inherited(self, *args, **kwargs)
+            except TypeError as exc:
+                if exc.__traceback__.tb_next is not None:     # raised inside the constructor: not ours
+                    raise
+                raise TypeError(str(exc).replace(inherited.__qualname__, name, 1)) from None
+
+        __init__.__qualname__ = name
+        cls.__init__ = __init__
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
