@@ -76,6 +76,8 @@ def save(obj, f, *, metadata=None):
 
     ``metadata``: optional extra ``{str: str}`` stored in the header's ``__metadata__`` (other tools show it).
     """
+    from .foreign_formats import refuse_whole_module
+    refuse_whole_module(obj)                  # a whole model would need pickle: say to save state_dict()
     if hasattr(f, "write"):
         if _is_text_stream(f):
             raise TypeError(f"save: {_stream_name(f)} is a text-mode file; a checkpoint is binary. Fix: pass a path, "
@@ -392,6 +394,8 @@ def _load_stream(fh, name):
     if size is None:                      # not seekable (a pipe): buffer it
         fh = io.BytesIO(fh.read())
         size = _remaining(fh)
+    from .foreign_formats import refuse_pytorch_pickle
+    refuse_pytorch_pickle(fh, name)       # a torch.save pickle: say how to convert it (never unpickle)
     if size < 8:
         fail(f"the file is {size} bytes long, too short for the 8-byte header length (truncated or empty file)")
     n = int.from_bytes(_read_exact(fh, 8, fail), "little")
@@ -669,3 +673,7 @@ class _Decoder:
             from .nn.parameter import Parameter
             return Parameter(_make(arr), requires_grad=grad)
         return _make(arr, grad)
+
+
+# torch.serialization's pickle allow-list API (recorded only: chainrule never unpickles)
+from .foreign_formats import add_safe_globals, clear_safe_globals, get_safe_globals, safe_globals  # noqa: E402,F401

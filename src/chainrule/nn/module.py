@@ -306,13 +306,14 @@ class Module:
     def to(self, *args, **kwargs):
         """``.to(dtype)`` converts floating parameters and buffers; device 'cpu' is accepted."""
         from .. import dtypes as _dt
+        from ..device import _TYPES, check_device, device
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "module")
         for a in args:
             if isinstance(a, Tensor):                       # .to(other): take its dtype
                 dtype = a.dtype if a.dtype.is_floating_point else None
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):  # a device
-                if a.split(":")[0] != "cpu":
-                    raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
+            elif isinstance(a, device) or isinstance(a, str) and a.split(":")[0] in _TYPES:   # a device
+                check_device(a, "module")
             elif a is not None:
                 dtype = a
         if dtype is None:
@@ -338,7 +339,8 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        raise RuntimeError("chainrule runs on the CPU (NumPy); there is no CUDA device")
+        from ..device import check_device
+        check_device("cuda", "module")
 
     def share_memory(self):
         return self
