@@ -1,0 +1,184 @@
+"""Fuzzing cr.load: whatever the bytes, the result is a loaded object or a CheckpointError - never another
+exception, never unbounded memory - and every single-bit change of a checksummed file is detected.
+
+Bounded work: a fixed number of cases each (a few seconds in all); random cases come from fixed seeds and
+hypothesis runs derandomized under CI (conftest's "ci" profile), so CI is deterministic. Memory: the peak of
+traced allocations (tracemalloc sees NumPy and json) over each whole fuzz must stay under 200 MB - a
+resource bound, not a timing. Each fuzz prints what it ran (``pytest -s`` shows it).
+"""
+import io
+import json
+import struct
+import time
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import chainrule as cr
+from chainrule import serialization as ser
+
+MEMORY_BOUND = 200e6
+FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def checkpoint_bytes():
+    """A small but representative checkpoint: model and Adam-style state, numbers, tuples, int keys."""
+    g = np.random.default_rng(0)
+    obj = {"model": {"fc.weight": cr.from_numpy(g.standard_normal((3, 2)).astype(np.float32)),
+                     "fc.bias": cr.zeros(3)},
+           "optim": {"state": {0: {"step": cr.tensor(7.0), "exp_avg": cr.ones(3, 2)}},
+                     "param_groups": [{"lr": 1e-3, "betas": (0.9, 0.999), "params": [0, 1]}]},
+           "mask": np.array([True, False]), "epoch": 3}
+    buf = io.BytesIO()
+    cr.save(obj, buf)
+    return buf.getvalue()
+
+
+class Fuzz:
+    """Counts cases and outcomes; ``run(blob)`` loads and classifies, re-raising anything unexpected."""
+
+    def __init__(self, name):
+        self.name, self.cases, self.loaded, self.rejected = name, 0, 0, 0
+
+    def run(self, blob):
+        self.cases += 1
+        try:
+            cr.load(io.BytesIO(blob))
+        except ser.CheckpointError:
+            self.rejected += 1
+            return False
+        self.loaded += 1
+        return True
+
+    def __enter__(self):
+        tracemalloc.start()
+        self.t0 = time.perf_counter()
+        return self
+
+    def __exit__(self, *exc):
+        seconds = time.perf_counter() - self.t0
+        self.peak = tracemalloc.get_traced_memory()[1]
+        tracemalloc.stop()
+        if exc[0] is None:
+            print(f"\n[fuzz cr.load] {self.name}: {self.cases} cases ({self.rejected} CheckpointError, "
+                  f"{self.loaded} loaded) in {seconds:.2f} s, peak traced memory {self.peak / 1e3:.0f} kB")
+            assert self.peak < MEMORY_BOUND, f"{self.name}: peak {self.peak / 1e6:.0f} MB"
+        return False
+
+
+def test_every_single_bit_flip_of_a_checksummed_file_is_detected():
+    raw = checkpoint_bytes()
+    with Fuzz("every bit flip") as f:
+        for i in range(len(raw)):
+            for bit in range(8):
+                mutated = bytearray(raw)
+                mutated[i] ^= 1 << bit
+                if f.run(bytes(mutated)):
+                    pytest.fail(f"flipping bit {bit} of byte {i} (of {len(raw)}) went undetected")
+    assert f.rejected == 8 * len(raw)                    # 100 %
+
+
+def test_every_truncation_and_every_appended_byte_is_rejected():
+    raw = checkpoint_bytes()
+    with Fuzz("every truncation + trailing bytes") as f:
+        for n in range(len(raw)):
+            assert not f.run(raw[:n]), n
+        for extra in (b"\0", b" ", b"\0" * 8, raw[:64]):
+            assert not f.run(raw + extra)
+    assert f.loaded == 0
+
+
+def test_random_byte_mutations_are_detected():
+    """Several bytes replaced, inserted or deleted at random places (fixed seed)."""
+    raw = checkpoint_bytes()
+    rng = np.random.default_rng(7)
+    with Fuzz("random multi-byte mutations") as f:
+        for _ in range(1500):
+            b = bytearray(raw)
+            for _ in range(rng.integers(1, 6)):
+                pos = int(rng.integers(0, len(b)))
+                kind = rng.integers(0, 3)
+                if kind == 0:
+                    new = int(rng.integers(0, 256))
+                    b[pos] = new if new != b[pos] else (new + 1) % 256
+                elif kind == 1:
+                    b.insert(pos, int(rng.integers(0, 256)))
+                else:
+                    del b[pos]
+            if bytes(b) != raw:
+                assert not f.run(bytes(b))
+
+
+def test_random_bytes_are_rejected():
+    """Pure noise, and noise behind a plausible header length (so the JSON parser gets to see it)."""
+    rng = np.random.default_rng(11)
+    with Fuzz("random bytes") as f:
+        for _ in range(1000):
+            blob = rng.integers(0, 256, int(rng.integers(0, 600)), dtype=np.uint8).tobytes()
+            f.run(blob)
+            n = int(rng.integers(0, len(blob) + 1))
+            f.run(struct.pack("<Q", n) + blob)
+            f.run(struct.pack("<Q", len(blob)) + b"{" + blob[1:])
+    assert f.loaded == 0
+
+
+# ------------------------------------------------------------------------------------ hypothesis: headers
+json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70),
+                         st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
+                         st.sampled_from(["F32", "I64", "BOOL", "BF16", "U8", "tensor", "dict", "nan", "a", "b"]))
+json_values = st.recursive(json_scalars, lambda kids: st.one_of(
+    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=6), kids, max_size=4)), max_leaves=20)
+TAGS = ["dict", "odict", "tuple", "float", "dtype", "tensor", "ndarray", "npscalar", "pickle", "", None, 1]
+FIELDS = ["items", "v", "name", "requires_grad", "parameter", "@", "x"]
+tree_nodes = st.recursive(
+    json_scalars,
+    lambda kids: st.one_of(
+        st.lists(kids, max_size=4),
+        st.fixed_dictionaries({"@": st.sampled_from(TAGS)},
+                              optional={k: st.one_of(kids, st.lists(st.lists(kids, max_size=3), max_size=3),
+                                                     st.sampled_from(["a", "b", "float32", "nan", "-inf"]))
+                                        for k in FIELDS if k != "@"})),
+    max_leaves=25)
+entries = st.fixed_dictionaries({}, optional={
+    "dtype": st.one_of(st.sampled_from(["F32", "F64", "I8", "U8", "BOOL", "BF16", "F16", "C64"]), json_values),
+    "shape": st.one_of(st.lists(st.integers(-2, 2 ** 40), max_size=4), json_values),
+    "data_offsets": st.one_of(st.lists(st.integers(-4, 64), min_size=2, max_size=2), json_values),
+    "extra": json_values})
+
+
+@settings(max_examples=400, **FUZZ_SETTINGS)
+@given(names=st.lists(st.sampled_from(["a", "b", "c", "__metadata__"]), max_size=4, unique=True),
+       infos=st.lists(st.one_of(entries, json_values), min_size=4, max_size=4),
+       meta=st.one_of(st.dictionaries(st.sampled_from(["chainrule", "k", "chainrule.sha256.data",
+                                                       "chainrule.sha256.header"]),
+                                      st.one_of(st.text(max_size=10), json_values), max_size=3), json_values),
+       data=st.binary(max_size=64))
+def test_hypothesis_headers_end_in_a_checkpoint_error_or_load(names, infos, meta, data):
+    header = dict(zip(names, infos))
+    if "__metadata__" in header:
+        header["__metadata__"] = meta
+    hb = json.dumps(header).encode()
+    with Fuzz("hypothesis header") as f:
+        f.run(struct.pack("<Q", len(hb)) + hb + data)
+
+
+TENSORS = {"a": cr.arange(4, dtype=cr.float32), "b": cr.tensor([1, 0], dtype=cr.bool), "c": cr.tensor(2.0)}
+
+
+@settings(max_examples=400, **FUZZ_SETTINGS)
+@given(tree=tree_nodes, version=st.sampled_from([1, 1, 1, 2, 0, -1, 3, "1", None, True]))
+def test_hypothesis_structure_trees_end_in_a_checkpoint_error_or_load(tree, version):
+    """A valid tensor table with a generated structure tree (no checksums, so every tree reaches the decoder
+    in format 1; format 2 without checksums must be refused)."""
+    buf = io.BytesIO()
+    cr.save(TENSORS, buf)
+    raw = buf.getvalue()
+    (n,) = struct.unpack("<Q", raw[:8])
+    header = json.loads(raw[8:8 + n])
+    header["__metadata__"] = {"chainrule": json.dumps({"version": version, "tree": tree})}
+    hb = json.dumps(header).encode()
+    with Fuzz("hypothesis structure tree") as f:
+        loaded = f.run(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+    assert not loaded or version == 1
