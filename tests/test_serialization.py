@@ -853,11 +853,14 @@ def test_temp_file_of_a_save_killed_mid_write_is_removed_by_the_next_save(tmp_pa
         proc.stdout.close()
         proc.stderr.close()
     stale = [n for n in os.listdir(tmp_path) if n != path.name]
-    assert len(stale) == 1 and f".{proc.pid}-" in stale[0] and (tmp_path / stale[0]).stat().st_size > 1e6
+    assert len(stale) == 1 and f".{ser._HOST_TAG}-{proc.pid}-" in stale[0]
+    assert (tmp_path / stale[0]).stat().st_size > 1e6
     # files that are not ours, or whose writer is alive, must survive the cleanup
+    other_host = "0123abcd" if ser._HOST_TAG != "0123abcd" else "0123abce"
     keep = [".ckpt.safetensors.0a1b2c3d4e5f.tmp",                       # older chainrule naming (no pid)
-            f".other.{os.getppid()}-0123456789ab.tmp",                  # a live process is writing it
-            "notes.tmp", ".ckpt.safetensors.123-xyz.tmp"]
+            f".other.{ser._HOST_TAG}-{os.getppid()}-0123456789ab.tmp",  # a live process is writing it
+            f".other.{other_host}-{proc.pid}-0123456789ab.tmp",         # that pid means nothing here
+            "notes.tmp", f".ckpt.safetensors.{ser._HOST_TAG}-123-xyz.tmp"]
     for n in keep:
         (tmp_path / n).write_bytes(b"x")
     assert_same(cr.load(path), {"old": cr.ones(2)})                     # the kill left the old checkpoint
@@ -869,8 +872,8 @@ def test_temp_file_of_a_save_killed_mid_write_is_removed_by_the_next_save(tmp_pa
 def test_own_stale_temp_file_is_removed_but_not_one_being_written(tmp_path, monkeypatch):
     """Same process id (a killed process's id reused, or an earlier save of ours that died): removed unless
     another thread of ours is writing it right now."""
-    stale = tmp_path / f".a.{os.getpid()}-aaaaaaaaaaaa.tmp"
-    busy = tmp_path / f".b.{os.getpid()}-bbbbbbbbbbbb.tmp"
+    stale = tmp_path / f".a.{ser._HOST_TAG}-{os.getpid()}-aaaaaaaaaaaa.tmp"
+    busy = tmp_path / f".b.{ser._HOST_TAG}-{os.getpid()}-bbbbbbbbbbbb.tmp"
     stale.write_bytes(b"x")
     busy.write_bytes(b"x")
     monkeypatch.setattr(ser, "_ACTIVE_TEMPS", {str(busy)})
@@ -937,3 +940,29 @@ def test_text_mode_files_and_descriptors_say_what_is_expected(tmp_path):
     with os.fdopen(r, "rb") as fh:
         with pytest.raises(ser.CheckpointError, match=r"<file descriptor \d+> is not a valid checkpoint"):
             cr.load(fh)
+
+
+def test_concurrent_saves_in_one_directory_never_remove_each_others_temp_files(tmp_path):
+    """Each save cleans the directory; a temp file another thread of ours is writing is never taken."""
+    import threading
+    errors, old = [], sys.getswitchinterval()
+
+    def saver(k):
+        try:
+            for i in range(40):
+                cr.save({"k": k, "i": i, "w": cr.ones(2000)}, tmp_path / f"t{k}")
+        except BaseException as e:        # noqa: BLE001 - reported below
+            errors.append(e)
+
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=saver, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert sorted(os.listdir(tmp_path)) == ["t0", "t1", "t2"]
+    assert [cr.load(tmp_path / f"t{k}")["i"] for k in range(3)] == [39, 39, 39]
