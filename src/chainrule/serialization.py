@@ -73,7 +73,9 @@ class CheckpointError(ValueError):
 # ============================================================================================ save
 def save(obj, f, *, metadata=None):
     """Write ``obj`` (a state dict: nested dicts/lists/tuples of Tensors, NumPy arrays, numbers, strings,
-    bools and None) to ``f`` - a path (str or os.PathLike), written atomically, or a binary file object.
+    bools and None) to ``f`` - a path (str or os.PathLike), written atomically (through a symbolic link: its
+    target is replaced), or a binary file object. SHA-256 checksums of the data and of the header go into
+    ``__metadata__``; ``load`` verifies them.
 
     ``metadata``: optional extra ``{str: str}`` stored in the header's ``__metadata__`` (other tools show it).
     """
@@ -95,8 +97,6 @@ def save(obj, f, *, metadata=None):
     header, arrays = _plan(obj, metadata)
     if os.path.islink(path):              # write through the link (as torch.save): replace its target, keep it
         path = os.path.realpath(path)
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"save: {f!r} is a link to the directory {path!r}; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temps(directory)
     tmp, fd = _open_temp(directory, os.path.basename(path))
