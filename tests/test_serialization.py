@@ -966,3 +966,17 @@ def test_concurrent_saves_in_one_directory_never_remove_each_others_temp_files(t
     assert errors == []
     assert sorted(os.listdir(tmp_path)) == ["t0", "t1", "t2"]
     assert [cr.load(tmp_path / f"t{k}")["i"] for k in range(3)] == [39, 39, 39]
+
+
+def test_structure_tree_depth_is_bounded(tmp_path):
+    """Deeper than any state dict but within what json parses: the decoder's own bound answers."""
+    tree = json.dumps({"version": 1, "tree": "[" * 300 + "]" * 300}).replace('"[', "[").replace(']"', "]")
+    p = craft(tmp_path / "deep", {"__metadata__": {"chainrule": tree}}, b"")
+    with pytest.raises(ser.CheckpointError, match="nested more than 200 levels"):
+        cr.load(p)
+    ok = json.dumps({"version": 1, "tree": "[" * 150 + "]" * 150}).replace('"[', "[").replace(']"', "]")
+    p = craft(tmp_path / "ok", {"__metadata__": {"chainrule": ok}}, b"")
+    out = cr.load(p)
+    for _ in range(149):
+        out = out[0]
+    assert out == []
