@@ -4,22 +4,20 @@ exception, never unbounded memory - and every single-bit change of a checksummed
 Bounded work: a fixed number of cases each (a few seconds in all); random cases come from fixed seeds and
 hypothesis runs derandomized under CI (conftest's "ci" profile), so CI is deterministic. Memory: the peak of
 traced allocations (tracemalloc sees NumPy and json) over each whole fuzz must stay under 200 MB - a
-resource bound, not a timing. Each fuzz prints what it ran (``pytest -s`` shows it).
+resource bound, not a timing (tests/fuzz.py). Each fuzz prints what it ran (``pytest -s`` shows it).
 """
 import io
 import json
 import struct
-import time
-import tracemalloc
 
 import numpy as np
 import pytest
+from fuzz import Fuzz, mutate
 from hypothesis import HealthCheck, given, settings, strategies as st
 
 import chainrule as cr
 from chainrule import serialization as ser
 
-MEMORY_BOUND = 200e6
 FUZZ_SETTINGS = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
@@ -36,41 +34,13 @@ def checkpoint_bytes():
     return buf.getvalue()
 
 
-class Fuzz:
-    """Counts cases and outcomes; ``run(blob)`` loads and classifies, re-raising anything unexpected."""
-
-    def __init__(self, name):
-        self.name, self.cases, self.loaded, self.rejected = name, 0, 0, 0
-
-    def run(self, blob):
-        self.cases += 1
-        try:
-            cr.load(io.BytesIO(blob))
-        except ser.CheckpointError:
-            self.rejected += 1
-            return False
-        self.loaded += 1
-        return True
-
-    def __enter__(self):
-        tracemalloc.start()
-        self.t0 = time.perf_counter()
-        return self
-
-    def __exit__(self, *exc):
-        seconds = time.perf_counter() - self.t0
-        self.peak = tracemalloc.get_traced_memory()[1]
-        tracemalloc.stop()
-        if exc[0] is None:
-            print(f"\n[fuzz cr.load] {self.name}: {self.cases} cases ({self.rejected} CheckpointError, "
-                  f"{self.loaded} loaded) in {seconds:.2f} s, peak traced memory {self.peak / 1e3:.0f} kB")
-            assert self.peak < MEMORY_BOUND, f"{self.name}: peak {self.peak / 1e6:.0f} MB"
-        return False
+def fuzz(label):
+    return Fuzz(f"cr.load, {label}", lambda blob: cr.load(io.BytesIO(blob)), ser.CheckpointError)
 
 
 def test_every_single_bit_flip_of_a_checksummed_file_is_detected():
     raw = checkpoint_bytes()
-    with Fuzz("every bit flip") as f:
+    with fuzz("every bit flip") as f:
         for i in range(len(raw)):
             for bit in range(8):
                 mutated = bytearray(raw)
@@ -82,7 +52,7 @@ def test_every_single_bit_flip_of_a_checksummed_file_is_detected():
 
 def test_every_truncation_and_every_appended_byte_is_rejected():
     raw = checkpoint_bytes()
-    with Fuzz("every truncation + trailing bytes") as f:
+    with fuzz("every truncation + trailing bytes") as f:
         for n in range(len(raw)):
             assert not f.run(raw[:n]), n
         for extra in (b"\0", b" ", b"\0" * 8, raw[:64]):
@@ -94,27 +64,17 @@ def test_random_byte_mutations_are_detected():
     """Several bytes replaced, inserted or deleted at random places (fixed seed)."""
     raw = checkpoint_bytes()
     rng = np.random.default_rng(7)
-    with Fuzz("random multi-byte mutations") as f:
+    with fuzz("random multi-byte mutations") as f:
         for _ in range(1500):
-            b = bytearray(raw)
-            for _ in range(rng.integers(1, 6)):
-                pos = int(rng.integers(0, len(b)))
-                kind = rng.integers(0, 3)
-                if kind == 0:
-                    new = int(rng.integers(0, 256))
-                    b[pos] = new if new != b[pos] else (new + 1) % 256
-                elif kind == 1:
-                    b.insert(pos, int(rng.integers(0, 256)))
-                else:
-                    del b[pos]
-            if bytes(b) != raw:
-                assert not f.run(bytes(b))
+            blob = mutate(raw, rng)
+            if blob != raw:                          # (an insert and a delete may cancel out)
+                assert not f.run(blob)
 
 
 def test_random_bytes_are_rejected():
     """Pure noise, and noise behind a plausible header length (so the JSON parser gets to see it)."""
     rng = np.random.default_rng(11)
-    with Fuzz("random bytes") as f:
+    with fuzz("random bytes") as f:
         for _ in range(1000):
             blob = rng.integers(0, 256, int(rng.integers(0, 600)), dtype=np.uint8).tobytes()
             f.run(blob)
@@ -160,7 +120,7 @@ def test_hypothesis_headers_end_in_a_checkpoint_error_or_load(names, infos, meta
     if "__metadata__" in header:
         header["__metadata__"] = meta
     hb = json.dumps(header).encode()
-    with Fuzz("hypothesis header") as f:
+    with fuzz("hypothesis header") as f:
         f.run(struct.pack("<Q", len(hb)) + hb + data)
 
 
@@ -179,6 +139,6 @@ def test_hypothesis_structure_trees_end_in_a_checkpoint_error_or_load(tree, vers
     header = json.loads(raw[8:8 + n])
     header["__metadata__"] = {"chainrule": json.dumps({"version": version, "tree": tree})}
     hb = json.dumps(header).encode()
-    with Fuzz("hypothesis structure tree") as f:
+    with fuzz("hypothesis structure tree") as f:
         loaded = f.run(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
     assert not loaded or version == 1
