@@ -409,6 +409,7 @@ def _load_stream(fh, name):
         fail(f"the header length field says {n} bytes, over the {MAX_HEADER_BYTES}-byte limit (the safetensors "
              f"package's); a checkpoint's header describes its tensors, it is never this large")
     raw = _read_exact(fh, n, fail)
+    _check_json_size(raw, "the header", fail)        # before decoding: a refused header costs only its bytes
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -519,19 +520,24 @@ def _load_stream(fh, name):
 
 
 def _parse_json(text, what, fail, **kwargs):
-    """``json.loads`` with the document's size bounded first: the number of ``,`` ``:`` ``[`` ``{`` is at
-    least the number of values minus one, so counting them (fast, in C) bounds the memory parsing takes."""
-    values = text.count(",") + text.count(":") + text.count("[") + text.count("{")
-    if values > MAX_JSON_VALUES:
-        fail(f"{what} has about {values} JSON values, over the limit of {MAX_JSON_VALUES} (it would take "
-             f"gigabytes to parse). A checkpoint stores numbers in tensors, not in huge JSON lists. Fix: if the "
-             f"file is trusted, raise chainrule.serialization.MAX_JSON_VALUES")
+    """``json.loads`` with the document's size bounded first (see ``_check_json_size``)."""
+    _check_json_size(text, what, fail)
     try:
         return json.loads(text, parse_constant=_bad_constant, **kwargs)
     except ValueError as e:               # JSONDecodeError, duplicate names, NaN in the header
         fail(f"{what} is not valid JSON ({e})")
     except RecursionError:
         fail(f"{what} is nested too deeply")
+
+
+def _check_json_size(doc, what, fail):
+    """The number of ``,`` ``:`` ``[`` ``{`` in a JSON document (str or UTF-8 bytes) is at least its number of
+    values minus one: counting them (fast, in C) bounds the memory that parsing it would take."""
+    values = sum(doc.count(c if isinstance(doc, str) else c.encode()) for c in ",:[{")
+    if values > MAX_JSON_VALUES:
+        fail(f"{what} has about {values} JSON values, over the limit of {MAX_JSON_VALUES} (it would take "
+             f"gigabytes to parse). A checkpoint stores numbers in tensors, not in huge JSON lists. Fix: if the "
+             f"file is trusted, raise chainrule.serialization.MAX_JSON_VALUES")
 
 
 def _short(x, limit=80):
