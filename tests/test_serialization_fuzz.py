@@ -88,19 +88,26 @@ def test_random_bytes_are_rejected():
 json_scalars = st.one_of(st.none(), st.booleans(), st.integers(-2 ** 70, 2 ** 70),
                          st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=8),
                          st.sampled_from(["F32", "I64", "BOOL", "BF16", "U8", "tensor", "dict", "nan", "a", "b"]))
-json_values = st.recursive(json_scalars, lambda kids: st.one_of(
-    st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=6), kids, max_size=4)), max_leaves=20)
+
+
+def _json_containers(kids):
+    return st.one_of(st.lists(kids, max_size=4), st.dictionaries(st.text(max_size=6), kids, max_size=4))
+
+
+json_values = st.recursive(json_scalars, _json_containers, max_leaves=20)
 TAGS = ["dict", "odict", "tuple", "float", "dtype", "tensor", "ndarray", "npscalar", "pickle", "", None, 1]
-FIELDS = ["items", "v", "name", "requires_grad", "parameter", "@", "x"]
-tree_nodes = st.recursive(
-    json_scalars,
-    lambda kids: st.one_of(
-        st.lists(kids, max_size=4),
-        st.fixed_dictionaries({"@": st.sampled_from(TAGS)},
-                              optional={k: st.one_of(kids, st.lists(st.lists(kids, max_size=3), max_size=3),
-                                                     st.sampled_from(["a", "b", "float32", "nan", "-inf"]))
-                                        for k in FIELDS if k != "@"})),
-    max_leaves=25)
+FIELDS = ["items", "v", "name", "requires_grad", "parameter", "x"]
+
+
+def _tree_containers(kids):
+    """Lists, and nodes with a (possibly wrong) tag and any subset of the fields, holding anything."""
+    field = st.one_of(kids, st.lists(st.lists(kids, max_size=3), max_size=3),
+                      st.sampled_from(["a", "b", "float32", "nan", "-inf"]))
+    return st.one_of(st.lists(kids, max_size=4),
+                     st.fixed_dictionaries({"@": st.sampled_from(TAGS)}, optional={k: field for k in FIELDS}))
+
+
+tree_nodes = st.recursive(json_scalars, _tree_containers, max_leaves=25)
 entries = st.fixed_dictionaries({}, optional={
     "dtype": st.one_of(st.sampled_from(["F32", "F64", "I8", "U8", "BOOL", "BF16", "F16", "C64"]), json_values),
     "shape": st.one_of(st.lists(st.integers(-2, 2 ** 40), max_size=4), json_values),
