@@ -591,18 +591,13 @@ def _child(path):
             time.sleep(600)
 
 
-@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
-def test_save_kill_load_continue_is_bit_identical(tmp_path):
-    path = tmp_path / "run.safetensors"
-    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__)] + sys.path))
-    # the child never needs torch (which oracle imports): a None entry makes `import torch` fail fast
-    code = f"import sys; sys.modules['torch'] = None; import test_serialization as t; t._child({str(path)!r})"
-    proc = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            env=env, text=True)
+def sigkill_after_line(args, env, line, delay=0.0):
+    """Run ``python *args``; once it prints ``line``, wait ``delay`` seconds and SIGKILL it. Returns its pid."""
+    proc = subprocess.Popen([sys.executable, *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+                            text=True)
     try:
-        line = proc.stdout.readline()
-        assert line.strip() == "saved", proc.stderr.read()
-        time.sleep(0.02)                  # let it run on: the kill usually lands amid later saves
+        assert proc.stdout.readline().strip() == line, proc.stderr.read()
+        time.sleep(delay)
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait(30)
     finally:
@@ -612,6 +607,17 @@ def test_save_kill_load_continue_is_bit_identical(tmp_path):
         proc.stdout.close()
         proc.stderr.close()
     assert proc.returncode == -signal.SIGKILL
+    return proc.pid
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL"), reason="needs SIGKILL")
+def test_save_kill_load_continue_is_bit_identical(tmp_path):
+    path = tmp_path / "run.safetensors"
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([os.path.dirname(__file__)] + sys.path))
+    # the child never needs torch (which oracle imports): a None entry makes `import torch` fail fast
+    code = f"import sys; sys.modules['torch'] = None; import test_serialization as t; t._child({str(path)!r})"
+    # delay: let it run on, so the kill usually lands amid later saves
+    sigkill_after_line(["-c", code], env, "saved", delay=0.02)
 
     ckpt = cr.load(path)                  # the last completed save: never a torn file
     start = ckpt["step"]
@@ -840,24 +846,16 @@ cr.save({"w": cr.zeros(1000, 1000)}, sys.argv[1])
 def test_temp_file_of_a_save_killed_mid_write_is_removed_by_the_next_save(tmp_path):
     path = tmp_path / "ckpt.safetensors"
     cr.save({"old": cr.ones(2)}, path)
-    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVER, str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, env=dict(os.environ), text=True)
-    try:
-        assert proc.stdout.readline().strip() == "writing", proc.stderr.read()
-        os.kill(proc.pid, signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-        proc.stdout.close()
-        proc.stderr.close()
+    pid = sigkill_after_line(["-c", _KILLED_SAVER, str(path)], dict(os.environ), "writing")
     stale = [n for n in os.listdir(tmp_path) if n != path.name]
-    assert len(stale) == 1 and f".{proc.pid}-" in stale[0] and (tmp_path / stale[0]).stat().st_size > 1e6
+    assert len(stale) == 1 and f".{ser._HOST_TAG}-{pid}-" in stale[0]
+    assert (tmp_path / stale[0]).stat().st_size > 1e6
     # files that are not ours, or whose writer is alive, must survive the cleanup
+    other_host = "0123abcd" if ser._HOST_TAG != "0123abcd" else "0123abce"
     keep = [".ckpt.safetensors.0a1b2c3d4e5f.tmp",                       # older chainrule naming (no pid)
-            f".other.{os.getppid()}-0123456789ab.tmp",                  # a live process is writing it
-            "notes.tmp", ".ckpt.safetensors.123-xyz.tmp"]
+            f".other.{ser._HOST_TAG}-{os.getppid()}-0123456789ab.tmp",  # a live process is writing it
+            f".other.{other_host}-{pid}-0123456789ab.tmp",              # that pid means nothing here
+            "notes.tmp", f".ckpt.safetensors.{ser._HOST_TAG}-123-xyz.tmp"]
     for n in keep:
         (tmp_path / n).write_bytes(b"x")
     assert_same(cr.load(path), {"old": cr.ones(2)})                     # the kill left the old checkpoint
@@ -869,8 +867,8 @@ def test_temp_file_of_a_save_killed_mid_write_is_removed_by_the_next_save(tmp_pa
 def test_own_stale_temp_file_is_removed_but_not_one_being_written(tmp_path, monkeypatch):
     """Same process id (a killed process's id reused, or an earlier save of ours that died): removed unless
     another thread of ours is writing it right now."""
-    stale = tmp_path / f".a.{os.getpid()}-aaaaaaaaaaaa.tmp"
-    busy = tmp_path / f".b.{os.getpid()}-bbbbbbbbbbbb.tmp"
+    stale = tmp_path / f".a.{ser._HOST_TAG}-{os.getpid()}-aaaaaaaaaaaa.tmp"
+    busy = tmp_path / f".b.{ser._HOST_TAG}-{os.getpid()}-bbbbbbbbbbbb.tmp"
     stale.write_bytes(b"x")
     busy.write_bytes(b"x")
     monkeypatch.setattr(ser, "_ACTIVE_TEMPS", {str(busy)})
@@ -937,3 +935,43 @@ def test_text_mode_files_and_descriptors_say_what_is_expected(tmp_path):
     with os.fdopen(r, "rb") as fh:
         with pytest.raises(ser.CheckpointError, match=r"<file descriptor \d+> is not a valid checkpoint"):
             cr.load(fh)
+
+
+def test_concurrent_saves_in_one_directory_never_remove_each_others_temp_files(tmp_path):
+    """Each save cleans the directory; a temp file another thread of ours is writing is never taken."""
+    import threading
+    errors, old = [], sys.getswitchinterval()
+
+    def saver(k):
+        try:
+            for i in range(40):
+                cr.save({"k": k, "i": i, "w": cr.ones(2000)}, tmp_path / f"t{k}")
+        except BaseException as e:        # noqa: BLE001 - reported below
+            errors.append(e)
+
+    sys.setswitchinterval(1e-5)
+    try:
+        threads = [threading.Thread(target=saver, args=(k,)) for k in range(3)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+    assert errors == []
+    assert sorted(os.listdir(tmp_path)) == ["t0", "t1", "t2"]
+    assert [cr.load(tmp_path / f"t{k}")["i"] for k in range(3)] == [39, 39, 39]
+
+
+def test_structure_tree_depth_is_bounded(tmp_path):
+    """Deeper than any state dict but within what json parses: the decoder's own bound answers."""
+    tree = json.dumps({"version": 1, "tree": "[" * 300 + "]" * 300}).replace('"[', "[").replace(']"', "]")
+    p = craft(tmp_path / "deep", {"__metadata__": {"chainrule": tree}}, b"")
+    with pytest.raises(ser.CheckpointError, match="nested more than 200 levels"):
+        cr.load(p)
+    ok = json.dumps({"version": 1, "tree": "[" * 150 + "]" * 150}).replace('"[', "[").replace(']"', "]")
+    p = craft(tmp_path / "ok", {"__metadata__": {"chainrule": ok}}, b"")
+    out = cr.load(p)
+    for _ in range(149):
+        out = out[0]
+    assert out == []

@@ -31,9 +31,9 @@ at 100 MB (as the safetensors package does) and its JSON at ``MAX_JSON_VALUES`` 
 
 Saving is atomic: the bytes go to a temporary file in the target's directory, which is flushed, fsync'ed and
 then renamed over the target (``os.replace``); a crash mid-save leaves the previous checkpoint intact. The
-temporary file is named ``.<target>.<pid>-<random>.tmp``; a process killed mid-save cannot remove it, so each
-save removes such files in its directory whose writing process no longer exists (POSIX; files of live
-processes - e.g. another save in progress - and any other file are left alone). Saving to a symbolic link
+temporary file is named ``.<target>.<host tag>-<pid>-<random>.tmp``; a process killed mid-save cannot remove it,
+so each save removes such files in its directory whose writing process, on this host, no longer exists (POSIX;
+files of live processes - e.g. another save in progress -, of other hosts, and any other file are left alone). Saving to a symbolic link
 writes through it: the file the link points to is replaced, the link stays, as ``torch.save`` does.
 """
 import collections
@@ -43,6 +43,7 @@ import json
 import os
 import re
 import secrets
+import socket
 import threading
 
 import numpy as np
@@ -72,7 +73,9 @@ class CheckpointError(ValueError):
 # ============================================================================================ save
 def save(obj, f, *, metadata=None):
     """Write ``obj`` (a state dict: nested dicts/lists/tuples of Tensors, NumPy arrays, numbers, strings,
-    bools and None) to ``f`` - a path (str or os.PathLike), written atomically, or a binary file object.
+    bools and None) to ``f`` - a path (str or os.PathLike), written atomically (through a symbolic link: its
+    target is replaced), or a binary file object. SHA-256 checksums of the data and of the header go into
+    ``__metadata__``; ``load`` verifies them.
 
     ``metadata``: optional extra ``{str: str}`` stored in the header's ``__metadata__`` (other tools show it).
     """
@@ -96,8 +99,6 @@ def save(obj, f, *, metadata=None):
     header, arrays = _plan(obj, metadata)
     if os.path.islink(path):              # write through the link (as torch.save): replace its target, keep it
         path = os.path.realpath(path)
-        if os.path.isdir(path):
-            raise IsADirectoryError(f"save: {f!r} is a link to the directory {path!r}; give a file name")
     directory = os.path.dirname(os.path.abspath(path))
     _remove_stale_temps(directory)
     tmp, fd = _open_temp(directory, os.path.basename(path))
@@ -126,22 +127,28 @@ def save(obj, f, *, metadata=None):
 # Temp files of this process being written right now (another thread may be saving into the same directory).
 _ACTIVE_TEMPS = set()
 _ACTIVE_LOCK = threading.Lock()
-_TEMP_NAME = re.compile(r"\..+\.(\d+)-[0-9a-f]{12}\.tmp\Z", re.DOTALL)
+# A process id means something only on its own machine (a shared or network directory may hold other
+# machines' temp files): names carry a tag of the host name, and only this host's files are ever removed.
+_HOST_TAG = hashlib.sha256(socket.gethostname().encode("utf-8", "replace")).hexdigest()[:8]
+_TEMP_NAME = re.compile(r"\..+\.([0-9a-f]{8})-(\d+)-[0-9a-f]{12}\.tmp\Z", re.DOTALL)
 
 
 def _open_temp(directory, base):
-    """A new file next to the target, named with this process's id (so a later save can tell whether its
-    writer is still alive). Created with mode 0o666 so the umask applies as for a plain open()."""
+    """A new file next to the target, named with this host and process id (so a later save can tell whether
+    its writer is still alive). Created with mode 0o666 so the umask applies as for a plain open()."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     while True:
-        tmp = os.path.join(directory, f".{base[:200]}.{os.getpid()}-{secrets.token_hex(6)}.tmp")  # within NAME_MAX
-        try:
-            fd = os.open(tmp, flags, 0o666)
-        except FileExistsError:
-            continue
-        with _ACTIVE_LOCK:
+        name = f".{base[:200]}.{_HOST_TAG}-{os.getpid()}-{secrets.token_hex(6)}.tmp"     # within NAME_MAX
+        tmp = os.path.join(directory, name)
+        with _ACTIVE_LOCK:                # registered before it exists: a concurrent cleanup never sees it idle
             _ACTIVE_TEMPS.add(tmp)
-        return tmp, fd
+        try:
+            return tmp, os.open(tmp, flags, 0o666)
+        except BaseException as e:
+            with _ACTIVE_LOCK:
+                _ACTIVE_TEMPS.discard(tmp)
+            if not isinstance(e, FileExistsError):
+                raise
 
 
 def _remove_stale_temps(directory):
@@ -156,9 +163,9 @@ def _remove_stale_temps(directory):
     me = os.getpid()
     for entry in entries:
         m = _TEMP_NAME.match(entry.name)
-        if m is None:
+        if m is None or m.group(1) != _HOST_TAG:
             continue
-        pid = int(m.group(1))
+        pid = int(m.group(2))
         if pid == me:
             with _ACTIVE_LOCK:
                 if entry.path in _ACTIVE_TEMPS:
@@ -406,6 +413,7 @@ def _load_stream(fh, name):
         fail(f"the header length field says {n} bytes, over the {MAX_HEADER_BYTES}-byte limit (the safetensors "
              f"package's); a checkpoint's header describes its tensors, it is never this large")
     raw = _read_exact(fh, n, fail)
+    _check_json_size(raw, "the header", fail)        # before decoding: a refused header costs only its bytes
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as e:
@@ -516,19 +524,24 @@ def _load_stream(fh, name):
 
 
 def _parse_json(text, what, fail, **kwargs):
-    """``json.loads`` with the document's size bounded first: the number of ``,`` ``:`` ``[`` ``{`` is at
-    least the number of values minus one, so counting them (fast, in C) bounds the memory parsing takes."""
-    values = text.count(",") + text.count(":") + text.count("[") + text.count("{")
-    if values > MAX_JSON_VALUES:
-        fail(f"{what} has about {values} JSON values, over the limit of {MAX_JSON_VALUES} (it would take "
-             f"gigabytes to parse). A checkpoint stores numbers in tensors, not in huge JSON lists. Fix: if the "
-             f"file is trusted, raise chainrule.serialization.MAX_JSON_VALUES")
+    """``json.loads`` with the document's size bounded first (see ``_check_json_size``)."""
+    _check_json_size(text, what, fail)
     try:
         return json.loads(text, parse_constant=_bad_constant, **kwargs)
     except ValueError as e:               # JSONDecodeError, duplicate names, NaN in the header
         fail(f"{what} is not valid JSON ({e})")
     except RecursionError:
         fail(f"{what} is nested too deeply")
+
+
+def _check_json_size(doc, what, fail):
+    """The number of ``,`` ``:`` ``[`` ``{`` in a JSON document (str or UTF-8 bytes) is at least its number of
+    values minus one: counting them (fast, in C) bounds the memory that parsing it would take."""
+    values = sum(doc.count(c if isinstance(doc, str) else c.encode()) for c in ",:[{")
+    if values > MAX_JSON_VALUES:
+        fail(f"{what} has about {values} JSON values, over the limit of {MAX_JSON_VALUES} (it would take "
+             f"gigabytes to parse). A checkpoint stores numbers in tensors, not in huge JSON lists. Fix: if the "
+             f"file is trusted, raise chainrule.serialization.MAX_JSON_VALUES")
 
 
 def _short(x, limit=80):

@@ -136,7 +136,11 @@ def _read(read, size, path, compressed=None):
         raise IDXError(f"{path}: truncated IDX file: the header promises {shape} {dtype.name} values "
                        f"({expected} bytes) but the decompressed data ends after {len(body)} bytes. Fix: delete "
                        f"it and download it again")
-    arr = np.frombuffer(body, dtype=dtype).reshape(dims)
+    try:
+        arr = np.frombuffer(body, dtype=dtype).reshape(dims)
+    except ValueError as e:               # e.g. 0 x 2^32 x 2^32: no values, but a shape NumPy cannot hold
+        raise IDXError(f"{path}: the IDX header declares an impossible shape {shape} ({e}). The file is "
+                       f"corrupted or not an IDX file") from None
     if dtype.isnative and arr.flags.writeable:       # bytes decompressed into our own buffer: no copy needed
         return arr
     return arr.astype(dtype.newbyteorder("="))       # a writable native-order copy
