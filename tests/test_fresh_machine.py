@@ -21,7 +21,8 @@ def env_without_torch(tmp_path):
     stub.mkdir(parents=True)
     (stub / "__init__.py").write_text('raise ImportError("No module named \'torch\' (hidden by the test)")\n')
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join([str(stub.parent)] + [p for p in [env.get("PYTHONPATH")] if p])
+    env["PYTHONPATH"] = os.pathsep.join([str(stub.parent)] + [os.path.abspath(p) for p in
+                                                              env.get("PYTHONPATH", "").split(os.pathsep) if p])
     return env
 
 
