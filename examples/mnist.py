@@ -19,7 +19,7 @@ import time
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-DEFAULT_DATA = os.path.join(HERE, "..", "..", "shared", "data", "mnist")
+DEFAULT_DATA = os.path.normpath(os.path.join(HERE, "..", "..", "shared", "data", "mnist"))
 
 RECIPES = {
     "mlp": dict(epochs=10, batch=64, opt="SGD", opt_kwargs=dict(lr=0.01, momentum=0.9)),
@@ -126,7 +126,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("recipe", choices=sorted(RECIPES))
     ap.add_argument("--lib", default="chainrule", choices=["chainrule", "torch"])
-    ap.add_argument("--data", default=os.environ.get("CHAINRULE_DATA", DEFAULT_DATA))
+    ap.add_argument("--data", default=os.environ.get("CHAINRULE_DATA") or DEFAULT_DATA)
     ap.add_argument("--epochs", type=int)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true", help="print one JSON line with the results at the end")

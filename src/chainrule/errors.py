@@ -9,6 +9,11 @@ class DTypeError(RuntimeError, TypeError):
     """dtypes that an op cannot take."""
 
 
+class DivisionByZeroError(RuntimeError, ZeroDivisionError):
+    """Integer division or remainder by zero. Both a RuntimeError (as PyTorch raises) and a
+    ZeroDivisionError (as Python's ints raise)."""
+
+
 def describe(x):
     """'(2, 3) float32' for a Tensor, the repr for anything else."""
     if hasattr(x, "_data"):

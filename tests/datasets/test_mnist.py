@@ -1,6 +1,6 @@
 """cr.datasets.MNIST / FashionMNIST: IDX parsing (valid, truncated, wrong magic, wrong md5; gz and raw), file
 layouts and root resolution, downloads (never the network: file:// mirrors and a patched opener), transforms,
-batched reads, and the real MNIST files in ../shared/data/mnist when present.
+batched reads, and the real MNIST files when present ($CHAINRULE_DATA, else ../shared/data/mnist).
 
 The IDX files here are written by the test itself with struct (not with chainrule's write_idx), so the parser
 is checked against an independent encoder."""
@@ -18,7 +18,7 @@ from chainrule.datasets import MNIST, FashionMNIST, IDXError, read_idx, transfor
 from chainrule.datasets import _download
 from chainrule.utils.data import DataLoader, TensorDataset
 
-REAL = os.path.join(os.path.dirname(__file__), "..", "..", "..", "shared", "data", "mnist")
+from mnist_files import DIR as REAL, NAMES as REAL_NAMES, needs_mnist
 
 
 def idx_bytes(arr, code=0x08, magic=None, dims=None):
@@ -313,21 +313,16 @@ def test_download_short_read_is_an_error(tmp_path, monkeypatch):
 
 
 # ---------------------------------------------------------------------------------------------------- real MNIST
-def _real_files():
-    names = ["train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", "t10k-images-idx3-ubyte.gz",
-             "t10k-labels-idx1-ubyte.gz"]
-    if not all(os.path.isfile(os.path.join(REAL, n)) for n in names):
-        pytest.skip("the real MNIST files are not in ../shared/data/mnist")
-    return names
-
-
+@needs_mnist
 def test_real_mnist_md5s_shapes_histograms_and_fast_epoch():
-    names = _real_files()
-    with open(os.path.join(REAL, "md5sums")) as f:
-        official = dict(line.split()[::-1] for line in f if line.strip())
-    for n in names:                                           # the files and chainrule's table agree
+    official = dict(MNIST.resources)
+    if os.path.isfile(os.path.join(REAL, "md5sums")):         # the published list, where it was kept
+        with open(os.path.join(REAL, "md5sums")) as f:
+            published = dict(line.split()[::-1] for line in f if line.strip())
+        assert all(published[n] == official[n] for n in REAL_NAMES)
+    for n in REAL_NAMES:                                      # the files and chainrule's table agree
         with open(os.path.join(REAL, n), "rb") as fh:
-            assert md5(fh.read()) == official[n] == dict(MNIST.resources)[n]
+            assert md5(fh.read()) == official[n]
     train, test = MNIST(root=REAL, train=True), MNIST(root=REAL, train=False)
     assert tuple(train.data.shape) == (60000, 28, 28) and tuple(test.data.shape) == (10000, 28, 28)
     # the published class counts of MNIST

@@ -1,7 +1,7 @@
 """End-to-end: the seed articles' MNIST recipes on the real data reach PyTorch's accuracy.
 
 Runs the same script users run (examples/mnist.py). Skipped when the MNIST files are not present
-(they live in ../shared/data/mnist beside the repository on CI machines)."""
+($CHAINRULE_DATA, else ../shared/data/mnist beside the repository, where CI machines have them)."""
 import os
 import sys
 
@@ -12,10 +12,7 @@ EXAMPLES = os.path.join(HERE, "..", "..", "examples")
 sys.path.insert(0, EXAMPLES)
 
 import mnist  # noqa: E402
-
-DATA = os.environ.get("CHAINRULE_DATA", mnist.DEFAULT_DATA)
-needs_mnist = pytest.mark.skipif(not os.path.exists(os.path.join(DATA, "train-images-idx3-ubyte.gz")),
-                                 reason=f"real MNIST not found in {DATA}")
+from mnist_files import DIR as DATA, needs_mnist  # noqa: E402
 
 
 @pytest.mark.slow

@@ -527,3 +527,39 @@ def test_pow_exponent_zero_gradient_is_exactly_zero_even_for_infinite_upstream()
     inf = lambda t: M(t).tensor(np.inf, dtype=M(t).float64)         # noqa: E731
     check_torch(lambda t: t ** 0 * inf(t), lambda t: t ** 0 * inf(t), [x])
     check_torch(lambda t, u: t ** u * inf(t), lambda t, u: t ** u * inf(t), [x, np.zeros(3)], requires=[True, False])
+
+
+INT_DIVISIONS = {"//": lambda m, a, b: a // b, "%": lambda m, a, b: a % b,
+                 "floor_divide": lambda m, a, b: m.floor_divide(a, b), "remainder": lambda m, a, b: m.remainder(a, b),
+                 "div trunc": lambda m, a, b: m.div(a, b, rounding_mode="trunc"),
+                 "div floor": lambda m, a, b: m.div(a, b, rounding_mode="floor")}
+
+
+@pytest.mark.parametrize("op", list(INT_DIVISIONS))
+@pytest.mark.parametrize("divisor", ["scalar", "tensor", "scalar tensor"])
+def test_integer_division_by_zero_raises(op, divisor):
+    """NumPy returns 0 for an integer // 0 or % 0 (with no warning at all for //); PyTorch raises."""
+    fn = INT_DIVISIONS[op]
+    a = cr.tensor([5, -3, 7])
+    b = {"scalar": 0, "tensor": cr.tensor([1, 0, 2]), "scalar tensor": cr.tensor(0)}[divisor]
+    with pytest.raises(ZeroDivisionError, match=r"integer division by zero .*Fix:"):
+        fn(cr, a, b)
+    with pytest.raises(RuntimeError, match="integer division by zero"):   # PyTorch's type too
+        fn(cr, a, b)
+    with pytest.raises(ZeroDivisionError):
+        fn(cr, 5, cr.tensor([0, 1]))                                      # reversed: the divisor is the tensor
+    python_int = {"%": lambda v: v % 2, "remainder": lambda v: v % 2, "div trunc": lambda v: int(v / 2)}
+    assert fn(cr, a, 2).tolist() == [python_int.get(op, lambda v: v // 2)(v) for v in (5, -3, 7)]
+    assert not np.isfinite(fn(cr, cr.tensor([5.0]), 0).numpy()).any()     # floats: inf or nan, no error
+
+
+@needs_torch
+@pytest.mark.parametrize("op", list(INT_DIVISIONS))
+def test_integer_division_by_zero_raises_like_torch(op):
+    fn = INT_DIVISIONS[op]
+    with pytest.raises(RuntimeError, match="ZeroDivisionError"):
+        fn(torch, torch.tensor([5, 3]), 0)
+    with pytest.raises(RuntimeError):
+        fn(cr, cr.tensor([5, 3]), 0)
+    np.testing.assert_array_equal(fn(cr, cr.tensor([5, -3]), cr.tensor([2, 4])).numpy(),
+                                  fn(torch, torch.tensor([5, -3]), torch.tensor([2, 4])).numpy())

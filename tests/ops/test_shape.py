@@ -296,6 +296,47 @@ def test_views_share_memory():
         assert np.shares_memory(v_arr, x.numpy())
 
 
+def test_view_of_a_non_contiguous_tensor_raises_instead_of_copying():
+    """x.t().view(6) used to return a copy, so a later in-place change silently missed x; PyTorch raises."""
+    x = cr.arange(6.0).reshape(2, 3)
+    with pytest.raises(RuntimeError, match=r"view: size \(6,\) is not compatible with the input's size \(3, 2\) "
+                                           r"and strides \(1, 3\).*Fix: use \.reshape\(\.\.\.\)"):
+        x.t().view(6)
+    with pytest.raises(RuntimeError, match="not compatible"):
+        x.t().view_as(cr.zeros(6))
+    with pytest.raises(RuntimeError, match="not compatible"):
+        x.t().view(-1)
+    r = x.t().reshape(6)                                       # reshape may copy, as in PyTorch
+    assert r.tolist() == [0.0, 3.0, 1.0, 4.0, 2.0, 5.0]
+    # views that the strides can express stay views, writes included
+    v = x.t().view(3, 1, 2)
+    v.add_(1.0)
+    assert x.tolist() == [[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]]
+    assert x[:, :2].view(2, 1, 2).shape == (2, 1, 2)          # splitting a dim never needs a copy
+    assert cr.zeros(0, 3).t().view(0).shape == (0,)
+
+
+@needs_torch
+@pytest.mark.parametrize("make, shape", [(lambda m: m.arange(6.0).reshape(2, 3).t(), (6,)),
+                                          (lambda m: m.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1), (4, 6)),
+                                          (lambda m: m.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1), (2, 2, 6)),
+                                          (lambda m: m.arange(24.0).reshape(4, 6)[:, ::2], (12,)),
+                                          (lambda m: m.arange(24.0).reshape(4, 6)[:, ::2], (2, 2, 3)),
+                                          (lambda m: m.arange(24.0).reshape(2, 3, 4).permute(2, 0, 1), (8, 3)),
+                                          (lambda m: m.arange(24.0).reshape(4, 6)[:, :3], (4, 3, 1)),
+                                          (lambda m: m.arange(24.0).reshape(4, 6)[:, :3], (12,)),
+                                          (lambda m: m.arange(24.0).reshape(4, 6)[1:3], (12,))])
+def test_view_raises_exactly_where_torch_does(make, shape):
+    t = make(torch)
+    try:
+        expected = t.view(shape)
+    except RuntimeError:
+        with pytest.raises(RuntimeError, match="not compatible"):
+            make(cr).view(shape)
+    else:
+        np.testing.assert_array_equal(make(cr).view(shape).numpy(), expected.numpy())
+
+
 # ---------------------------------------------------------------------- error messages
 def test_reshape_error_names_shape_and_numel():
     x = cr.zeros(2, 3, 4)

@@ -303,12 +303,25 @@ def floor_divide(a, b):
 def remainder(a, b):
     a, b = operands(a, b)
     from ._util import wrap
+    _check_integer_divisor(a, b, "remainder")
     return wrap(np.remainder(_arr(a), _arr(b)))
+
+
+def _check_integer_divisor(a, b, op):
+    """Integer division by zero has no answer (NumPy quietly returns 0): raise, as PyTorch does."""
+    x, y = _arr(a), _arr(b)
+    if np.result_type(x, y).kind in "iub" and np.any(np.asarray(y) == 0):
+        from ..errors import DivisionByZeroError, describe
+        raise DivisionByZeroError(f"{op}: integer division by zero (inputs {describe(a)}, {describe(b)}); "
+                                  f"PyTorch raises too. Fix: mask the zero divisors, or divide as floats "
+                                  f"(.float()), which gives inf/nan")
 
 
 def _rounded_div(a, b, mode):
     from ._util import wrap
     x, y = _arr(a), _arr(b)
+    if mode in ("floor", "trunc"):
+        _check_integer_divisor(a, b, "floor_divide" if mode == "floor" else "div(rounding_mode='trunc')")
     if mode == "floor":
         return wrap(np.floor_divide(x, y))
     if mode == "trunc":

@@ -177,11 +177,22 @@ def reshape(x, *shape):
     return Reshape.apply(x, shape=shape)
 
 
-view = reshape
+def view(x, *shape):
+    """reshape that never copies: the result shares x's memory (an in-place change to one shows in the
+    other), so a shape that the strides cannot express raises, as in PyTorch, instead of a silent copy."""
+    shape = _shape_arg(shape)
+    out = reshape(x, shape)
+    if out is not x and x._data.size and not np.may_share_memory(out._data, x._data):   # it was copied
+        strides = tuple(s // x._data.itemsize for s in x._data.strides)
+        raise RuntimeError(f"view: size {tuple(shape)} is not compatible with the input's size "
+                           f"{tuple(x.shape)} and strides {strides} (at least one dimension spans across "
+                           f"two contiguous subspaces): a view cannot share its memory. Fix: use "
+                           f".reshape(...) (copies when needed) or call .contiguous() first")
+    return out
 
 
 def view_as(x, other):
-    return reshape(x, other.shape)
+    return view(x, other.shape)
 
 
 def flatten(x, start_dim=0, end_dim=-1):

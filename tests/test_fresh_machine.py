@@ -1,0 +1,72 @@
+"""The test suite on a newcomer's machine (`pip install -e ".[test]" && python -m pytest -q`): without
+PyTorch every module still collects and the oracle tests skip with one reason that says how to get the
+oracle; without the MNIST files (or with $CHAINRULE_DATA pointing elsewhere) the tests that need them skip
+with one reason naming the absolute folder looked in.
+
+PyTorch is hidden from the child pytest by a stand-in package that raises ImportError, first on its path;
+.ci/run also runs the whole suite in a fresh virtual environment without torch."""
+import os
+import subprocess
+import sys
+
+import pytest
+
+TESTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(TESTS)
+
+
+@pytest.fixture
+def env_without_torch(tmp_path):
+    stub = tmp_path / "hide" / "torch"
+    stub.mkdir(parents=True)
+    (stub / "__init__.py").write_text('raise ImportError("No module named \'torch\' (hidden by the test)")\n')
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(stub.parent)] + [os.path.abspath(p) for p in
+                                                              env.get("PYTHONPATH", "").split(os.pathsep) if p])
+    return env
+
+
+def _pytest(env, *args):
+    return subprocess.run([sys.executable, "-m", "pytest", "-p", "no:cacheprovider", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_every_test_module_collects_without_torch(env_without_torch):
+    r = _pytest(env_without_torch, "--collect-only", "-q", TESTS)
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    assert "error" not in r.stdout.splitlines()[-1], r.stdout[-3000:]
+
+
+def test_oracle_skips_say_how_to_get_the_oracle(env_without_torch):
+    r = _pytest(env_without_torch, "-q", os.path.join(TESTS, "test_dtypes.py"))
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    skip_lines = [ln for ln in r.stdout.splitlines() if ln.startswith("SKIPPED")]
+    assert skip_lines, r.stdout[-3000:]
+    # one grouped line per reason (not one line per test), and that reason names the extra to install
+    assert len(skip_lines) == 1, skip_lines
+    assert 'pip install -e ".[test,oracle]"' in skip_lines[0], skip_lines
+
+
+def test_real_mnist_tests_honour_chainrule_data(tmp_path):
+    """$CHAINRULE_DATA, not ../shared/data/mnist, when it is set; the skip reason shows a clean path."""
+    env = dict(os.environ, CHAINRULE_DATA=str(tmp_path / "elsewhere" / ".." / "nothing-here"))
+    r = _pytest(env, "-q", os.path.join(TESTS, "datasets", "test_mnist.py"), os.path.join(TESTS, "e2e"),
+                "-k", "real or recipe")
+    assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
+    skips = [ln for ln in r.stdout.splitlines() if ln.startswith("SKIPPED")]
+    assert skips == [f"SKIPPED [3] the real MNIST files are not in {tmp_path / 'nothing-here'} (set "
+                     f"$CHAINRULE_DATA to the folder holding the four *-ubyte.gz files)"], r.stdout[-3000:]
+
+
+def test_mnist_folder_without_chainrule_data_is_a_clean_absolute_path(monkeypatch):
+    import mnist_files
+    monkeypatch.delenv("CHAINRULE_DATA", raising=False)
+    d = mnist_files.mnist_dir()
+    assert os.path.isabs(d) and ".." not in d.split(os.sep)
+    assert d == os.path.join(os.path.dirname(ROOT), "shared", "data", "mnist")
+    sys.path.insert(0, os.path.join(ROOT, "examples"))
+    try:
+        import mnist as example
+    finally:
+        sys.path.pop(0)
+    assert example.DEFAULT_DATA == d
