@@ -6,13 +6,15 @@
 """
 from . import metrics
 from .callback import EVENTS, Callback
-from .callbacks import CSVLogger
+from .callbacks import CSVLogger, EarlyStopping, ModelCheckpoint, TensorBoard, TerminateOnNaN
 from .history import History
 from .metrics import (MAE, MSE, R2, F1, Accuracy, ConfusionMatrix, Metric, Precision, Recall, TopKAccuracy,
                       get_metric)
 from .progress import ProgressBar
 from .trainer import Trainer, fit
 
-__all__ = ["Trainer", "fit", "History", "Callback", "EVENTS", "ProgressBar", "CSVLogger", "metrics", "Metric",
+__all__ = ["Trainer", "fit", "History", "Callback", "EVENTS", "ProgressBar", "CSVLogger", "EarlyStopping",
+           "ModelCheckpoint",
+           "TensorBoard", "TerminateOnNaN", "metrics", "Metric",
            "Accuracy", "TopKAccuracy", "ConfusionMatrix", "Precision", "Recall", "F1", "MSE", "MAE", "R2",
            "get_metric"]
