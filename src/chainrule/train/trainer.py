@@ -411,7 +411,7 @@ class Trainer:
         if batch:
             state["running"] = {
                 "loss_sum": self._loss_sum, "seen": self._seen, "batches_done": self._batches_done,
-                "accum_n": self._accum_n, "accum_batches": self._accum_batches,
+                "accum_n": self._accum_n, "accum_batches": self._accum_batches, "lr_used": self._lr_used,
                 "metrics": [m.state_dict() for m in self.metrics],
                 "grads": {name: p.grad._data for name, p in self.model.named_parameters()
                           if p.grad is not None} if self._accum_batches else {},
@@ -466,6 +466,7 @@ class Trainer:
         self._loss_sum, self._seen = float(run["loss_sum"]), int(run["seen"])
         self._batches_done = int(run["batches_done"])
         self._accum_n, self._accum_batches = int(run["accum_n"]), int(run["accum_batches"])
+        self._lr_used = run["lr_used"]
         for m, s in zip(self.metrics, run["metrics"]):
             m.load_state_dict(s)
         if run["grads"]:
