@@ -46,6 +46,7 @@ from .backends import get_float32_matmul_precision, set_float32_matmul_precision
 from .compile import compile  # noqa: E402,F401
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
+from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
 from .serialization import load, save  # noqa: E402
 from . import amp, backends, serialization  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
