@@ -10,6 +10,7 @@ Thresholds (all configurable through ``Thresholds(...)``; defaults in brackets):
   multiple of the last's, the total gradient norm grew ``growth``× above its first sampled value, or a
   gradient / activation holds NaN or Inf (the first op that produced it is named with its source line).
 * update ratio [``update_high=0.1``]: ‖Δw‖/‖w‖ above it: each step rewrites a tenth of the weights.
+  Update alarms need ``patience`` [3] sampled steps in a row out of band (a large first step is normal).
 * dead ReLUs [``dead_frac=0.5``]: more than this fraction of a ReLU's units (features / channels) never
   positive over ``dead_window`` [5] sampled batches.
 * saturation [``saturated_frac=0.5``]: more than this fraction of a sigmoid/tanh's outputs within 1 % of
@@ -29,6 +30,7 @@ class Thresholds:
     growth: float = 1e3
     update_low: float = 1e-6
     update_high: float = 0.1
+    patience: int = 3
     dead_frac: float = 0.5
     dead_window: int = 5
     saturated_frac: float = 0.5

@@ -79,6 +79,7 @@ class GradientMonitor(Callback):
         self._record = None             # the sampled step's record, waiting for its update ratio
         self._ema = self._loss_min = self._loss_first = None
         self._first_norm = None
+        self._streak = {}               # layer -> (sampled updates in a row too small, too large)
         self._dead = {}                 # activation name -> [ever-active mask, batches in window]
         self._act_bins = {}
         self._bad_forward = None
@@ -259,14 +260,15 @@ class GradientMonitor(Callback):
             return
         rec, snap = self._record, self._snapshot
         self._snapshot = None
+        ratios = {}
         for n, p in self._params:
             if n in snap and n in rec["params"]:
                 r = S.update_ratio(snap[n], p._data)
                 rec["params"][n]["update_ratio"] = r
                 lname = self._owner.get(n, n)
-                if p.ndim >= 2:                 # weight matrices / kernels: biases may be ~0
-                    rec["layers"][lname]["update_ratio"] = r
-                    self._check_update(lname, r, rec["step"])
+                if p.ndim >= 2 and np.isfinite(r):      # weight matrices / kernels: biases may start at 0
+                    rec["layers"][lname]["update_ratio"] = ratios[lname] = r
+        self._check_updates(ratios)
 
     # ------------------------------------------------------------------ alarms
     def _alarm(self, kind, layer, message):
@@ -345,19 +347,25 @@ class GradientMonitor(Callback):
                     f"its bounds - saturated, so almost no gradient passes; use Xavier init, normalise the "
                     f"inputs, add batch norm, or switch to ReLU"))
 
-    def _check_update(self, lname, r, step):
+    def _check_updates(self, ratios):
+        """Update ratios out of band on ``patience`` sampled steps in a row (a single large first step is
+        normal). Too small: one alarm naming every such layer; too large: one per layer."""
         th = self.th
-        if not np.isfinite(r):
-            return
-        if r < th.update_low:
-            self._alarm("update", lname, (
-                f"{self._label(lname)}: updates ‖Δw‖/‖w‖ = {fmt(r)}, orders of magnitude below ~1e-3 - this "
-                f"layer barely learns (vanishing gradient or learning rate too small); raise the learning "
-                f"rate or fix the init"))
-        elif r > th.update_high:
-            self._alarm("update", lname, (
-                f"{self._label(lname)}: updates ‖Δw‖/‖w‖ = {fmt(r)}, far above ~1e-3 - each step rewrites "
-                f"{r:.0%} of the weights; lower the learning rate"))
+        for lname, r in ratios.items():
+            low, high = self._streak.get(lname, (0, 0))
+            self._streak[lname] = (low + 1 if r < th.update_low else 0, high + 1 if r > th.update_high else 0)
+        slow = [n for n in ratios if self._streak[n][0] >= th.patience]
+        if slow:
+            rs = [ratios[n] for n in slow]
+            self._alarm("update", "", (
+                f"{', '.join(self._label(n) for n in slow)}: updates ‖Δw‖/‖w‖ = {fmt(min(rs))}..{fmt(max(rs))}, "
+                f"orders of magnitude below ~1e-3 - these layers barely learn (vanishing gradient or learning "
+                f"rate too small); fix the init (Xavier/He) or raise the learning rate"))
+        for lname, r in ratios.items():
+            if self._streak[lname][1] >= th.patience:
+                self._alarm("update", lname, (
+                    f"{self._label(lname)}: updates ‖Δw‖/‖w‖ = {fmt(r)}, far above ~1e-3 - each step rewrites "
+                    f"{r:.0%} of the weights; lower the learning rate"))
 
     # ------------------------------------------------------------------ Trainer events
     def on_fit_begin(self, trainer):
