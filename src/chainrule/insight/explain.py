@@ -227,8 +227,9 @@ def explain(loss, names=None, model=None, lr=None, fd_eps=None):
 
     ex = Explanation()
     ex.lr = lr
+    ex.loss, ex.names = loss, names              # for graph export of the same graph
     for leaf in leaves:
-        ex.forward.append((leaf_name[id(leaf)], "parameter", leaf._data))
+        ex.forward.append((leaf_name[id(leaf)], "parameter", leaf._data.copy()))
     for node in forward:
         consts = node.__dict__.get("_insight_consts") or [None] * len(node._edges)
         args = []
