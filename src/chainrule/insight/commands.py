@@ -66,7 +66,7 @@ def _data(args):
     import chainrule as cr
     from chainrule.__main__ import _find_mnist
     root = _find_mnist(args.data)
-    if args.data and root is None:
+    if args.data and root != args.data:          # an explicit folder must hold the files itself
         print(f"lr-find: no MNIST files in {args.data!r} (train-images-idx3-ubyte.gz ...)", file=sys.stderr)
         return None
     if root is not None:
