@@ -277,9 +277,12 @@ class GradientMonitor(Callback):
             return
         if self.verbose and getattr(self._trainer, "is_global_zero", True):
             print(f"[chainrule.insight] {alarm}", file=sys.stderr)
-        alarms = getattr(getattr(self._trainer, "history", None), "alarms", None)
-        if isinstance(alarms, list):
-            alarms.append(alarm.to_dict())
+        history = getattr(self._trainer, "history", None)
+        if hasattr(history, "alarm"):           # the Trainer's History: listed in its end-of-run summary
+            history.alarm(alarm.message, source=f"GradientMonitor ({alarm.kind})",
+                          epoch=getattr(self._trainer, "epoch", None), step=alarm.step)
+        elif isinstance(getattr(history, "alarms", None), list):
+            history.alarms.append(alarm.to_dict())
 
     def _label(self, lname):
         m = dict(layers_of(self.model)).get(lname)
