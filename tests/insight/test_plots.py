@@ -58,3 +58,18 @@ def test_study_flags_the_bad_networks():
                           "--out", ""], env=env, capture_output=True, text=True, timeout=600)
     assert out.returncode == 0, out.stdout[-2000:] + out.stderr[-2000:]
     assert "verdicts as expected" in out.stdout
+
+
+def test_tensorboard_histograms_read_back(tmp_path):
+    pytest.importorskip("tensorboardX")
+    ea = pytest.importorskip("tensorboard.backend.event_processing.event_accumulator")
+    mon = _monitored()
+    mon.write_tensorboard(tmp_path)
+    acc = ea.EventAccumulator(str(tmp_path), size_guidance={"histograms": 0, "scalars": 0})
+    acc.Reload()
+    tags = acc.Tags()
+    assert "insight/log10_abs_grad/0" in tags["histograms"] and "insight/activation/1" in tags["histograms"]
+    norms = [e.value for e in acc.Scalars("insight/grad_norm/0")]
+    assert norms == pytest.approx([r["layers"]["0"]["grad_norm"] for r in mon.records], rel=1e-6)
+    h = acc.Histograms("insight/activation/1")
+    assert len(h) == 3 and h[0].histogram_value.num == 16 * 8       # 3 samples of a (16, 8) tanh output

@@ -429,6 +429,11 @@ class GradientMonitor(Callback):
         from .plots import histograms
         return histograms(self, path, title)
 
+    def write_tensorboard(self, log_dir):
+        """Scalars and histograms over time for TensorBoard (needs tensorboardX)."""
+        from .plots import write_tensorboard
+        return write_tensorboard(self, log_dir)
+
     def state_dict(self):
         return {"count": self._count if self.model is not None else 0}
 
