@@ -31,7 +31,7 @@ def _spans_decades(values):
     return len(finite) > 1 and max(finite) / min(finite) > 10
 
 
-def plot_history(history, path, title=None):
+def plot_history(history, path, title=None, val_label="validation"):
     """Draw ``history`` (a dict of per-epoch lists, as ``History.history``) to ``path``; returns the path,
     or None when matplotlib is missing."""
     try:
@@ -52,7 +52,7 @@ def plot_history(history, path, title=None):
         values = list(train)
         if val_key:
             val = history[val_key]
-            ax.plot(list(range(1, len(val) + 1)), val, "s--", label="validation", color="tab:orange")
+            ax.plot(list(range(1, len(val) + 1)), val, "s--", label=val_label, color="tab:orange")
             values += list(val)
         if (name == "loss" or name.endswith("loss") or name == "learning rate") and _spans_decades(values):
             ax.set_yscale("log")

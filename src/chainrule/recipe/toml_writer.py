@@ -61,8 +61,10 @@ def _table(d, path, lines):
     for k, v in d.items():
         name = ".".join(_key(p) for p in path + [k])
         if isinstance(v, dict):
-            lines.append("")
-            lines.append(f"[{name}]")
+            has_plain = any(not isinstance(x, dict) and not _is_table_array(x) for x in v.values())
+            if has_plain or not v:                   # a table holding only sub-tables needs no header
+                lines.append("")
+                lines.append(f"[{name}]")
             _table(v, path + [k], lines)
         elif _is_table_array(v):
             for item in v:
