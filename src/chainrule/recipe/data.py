@@ -137,3 +137,27 @@ def load(data_cfg, seed=0):
     if "positive_classes" in data_cfg:
         data = _binarise(data, data_cfg["positive_classes"])
     return data
+
+
+def describe(data_cfg):
+    """What predicting on new inputs needs to know about a dataset, without loading it: a ``Data`` whose
+    tensors are None, with input shape, classes, pixel scale and normalisation."""
+    check_keys(data_cfg)
+    name = data_cfg["dataset"]
+    if name in _IMAGE_DATASETS:
+        cls = _IMAGE_DATASETS[name]
+        info = Data(name, None, None, None, None, list(cls.classes), pixel_max=255.0, mean=cls.mean, std=cls.std)
+        shape = (1, 28, 28)
+    elif name == "digits":
+        info = Data(name, None, None, None, None, list(datasets.Digits.classes), pixel_max=16.0,
+                    mean=datasets.Digits.mean, std=datasets.Digits.std)
+        shape = (1, 8, 8)
+    else:
+        info = Data(name, None, None, None, None, ["0", "1"], pixel_max=None)
+        shape = (2,)
+    if "positive_classes" in data_cfg:
+        positive = data_cfg["positive_classes"]
+        info.classes = ["other", "class " + "/".join(info.classes[c].split(" ")[0] for c in positive)]
+        info.binary = True
+    info.shape = shape
+    return info
