@@ -15,10 +15,11 @@ adding its module name here. A bad flag or config value is one line on stderr an
 """
 import argparse
 import importlib
+import os
 import sys
 
 from . import __version__
-from .recipe.errors import ConfigError
+from .recipe.errors import ConfigError, did_you_mean
 
 __all__ = ["main", "build_parser", "COMMANDS"]
 
@@ -26,33 +27,43 @@ COMMANDS = ["chainrule.commands.train", "chainrule.commands.evaluate", "chainrul
             "chainrule.commands.demo", "chainrule.commands.download"]
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse, but a bad flag is one line (no usage block): what was wrong and where help is."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see `{self.prog} --help`)\n")
+
+
 def build_parser():
-    ap = argparse.ArgumentParser(
+    ap = _Parser(
         prog="chainrule", description="chainrule: a deep-learning framework on NumPy. Train, evaluate and use "
         "models from the command line.",
         epilog="`chainrule COMMAND --help` shows each command's options and defaults. Without a command, "
                "`chainrule [options]` runs `chainrule train [options]`.")
     ap.add_argument("--version", action="version", version=f"chainrule {__version__}")
-    sub = ap.add_subparsers(dest="command", metavar="COMMAND")
+    sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
         importlib.import_module(name).register(sub)
     return ap, sub
 
 
-def _default_to_train(argv, commands):
-    """``chainrule`` / ``chainrule --epochs 1`` / ``chainrule cfg.toml`` mean ``chainrule train ...``."""
+def _default_to_train(ap, argv, commands):
+    """``chainrule`` / ``chainrule --epochs 1`` / ``chainrule cfg.toml`` mean ``chainrule train ...``; a
+    mistyped command is an error, not a config file name."""
     if not argv:
         return ["train"]
     first = argv[0]
     if first in commands or first in ("-h", "--help", "--version"):
         return argv
+    if not first.startswith("-") and not first.endswith(".toml") and not os.path.exists(first):
+        ap.error(f"unknown command {first!r}{did_you_mean(first, commands)} (commands: {', '.join(commands)})")
     return ["train", *argv]
 
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
     ap, sub = build_parser()
-    args = ap.parse_args(_default_to_train(argv, sub.choices))
+    args = ap.parse_args(_default_to_train(ap, argv, list(sub.choices)))
     try:
         return int(args.func(args) or 0)
     except ConfigError as e:

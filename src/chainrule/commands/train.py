@@ -70,6 +70,8 @@ class _MetricNames:
 
     def __init__(self, get_metric, names):
         self.get_metric, self.names = get_metric, [n for n in names if " " not in n]
+        self.shown = ["accuracy", "top5 (any k)", "precision", "recall", "f1 (also _micro, _weighted, "
+                      "_per_class, _binary)", "confusion_matrix", "mse", "mae", "r2"]
 
     def __contains__(self, name):
         try:
