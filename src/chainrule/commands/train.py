@@ -329,8 +329,9 @@ def _dispatch(args):
 
 def _resume(args):
     run_dir = args.resume
-    ckpt = next((os.path.join(run_dir, n) for n in ("interrupted.safetensors", "checkpoint.safetensors")
-                 if os.path.isfile(os.path.join(run_dir, n))), None)
+    found = [os.path.join(run_dir, n) for n in ("interrupted.safetensors", "checkpoint.safetensors")
+             if os.path.isfile(os.path.join(run_dir, n))]
+    ckpt = max(found, key=os.path.getmtime) if found else None      # the newer: Ctrl-C's, or the end's
     if not os.path.isfile(os.path.join(run_dir, "config.toml")) or ckpt is None:
         raise ConfigError(f"--resume {run_dir!r}: not a run folder (needs config.toml and checkpoint.safetensors "
                           f"or interrupted.safetensors)")
