@@ -36,10 +36,12 @@ class _Parser(argparse.ArgumentParser):
 
 def build_parser():
     ap = _Parser(
-        prog="chainrule", description="chainrule: a deep-learning framework on NumPy. Train, evaluate and use "
-        "models from the command line.",
-        epilog="`chainrule COMMAND --help` shows each command's options and defaults. Without a command, "
-               "`chainrule [options]` runs `chainrule train [options]`.")
+        prog="chainrule", formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="chainrule: a deep-learning framework on NumPy.\nTrain, evaluate and use models from the "
+                    "command line.",
+        epilog="`chainrule COMMAND --help` shows each command's options and defaults.\n"
+               "Without a command, `chainrule [options]` runs `chainrule train [options]`:\n"
+               "    chainrule --epochs 1        the main job (MNIST MLP) for one epoch")
     ap.add_argument("--version", action="version", version=f"chainrule {__version__}")
     sub = ap.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     for name in COMMANDS:
