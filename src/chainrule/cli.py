@@ -5,6 +5,7 @@
     chainrule predict RUN_DIR digit.png              classes and probabilities for new inputs
     chainrule demo                                   the seed articles' worked examples (no files needed)
     chainrule download mnist                         fetch a dataset for offline use
+    chainrule run script.py [args]                   an unchanged PyTorch program on chainrule
     chainrule --version
 
 ``chainrule`` with options but no command runs ``train`` (``chainrule --epochs 1`` works).
@@ -24,7 +25,7 @@ from .recipe.errors import ConfigError, did_you_mean
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 COMMANDS = ["chainrule.commands.train", "chainrule.commands.evaluate", "chainrule.commands.predict",
-            "chainrule.commands.demo", "chainrule.commands.download"]
+            "chainrule.commands.demo", "chainrule.commands.download", "chainrule.run"]
 
 
 class _Parser(argparse.ArgumentParser):
