@@ -6,6 +6,7 @@
     chainrule demo                                   the seed articles' worked examples (no files needed)
     chainrule download mnist                         fetch a dataset for offline use
     chainrule run script.py [args]                   an unchanged PyTorch program on chainrule
+    chainrule explain / lr-find                      backprop by the numbers; the learning-rate range test
     chainrule --version
 
 ``chainrule`` with options but no command runs ``train`` (``chainrule --epochs 1`` works).
@@ -25,7 +26,8 @@ from .recipe.errors import ConfigError, did_you_mean
 __all__ = ["main", "build_parser", "COMMANDS"]
 
 COMMANDS = ["chainrule.commands.train", "chainrule.commands.evaluate", "chainrule.commands.predict",
-            "chainrule.commands.demo", "chainrule.commands.download", "chainrule.run"]
+            "chainrule.commands.demo", "chainrule.commands.download", "chainrule.run",
+            "chainrule.insight.commands"]
 
 
 class _Parser(argparse.ArgumentParser):

@@ -28,7 +28,7 @@ def test_version():
 
 def test_every_command_has_help_with_defaults():
     _, sub = build_parser()
-    assert {"train", "eval", "predict", "demo", "download", "run"} <= set(sub.choices)
+    assert {"train", "eval", "predict", "demo", "download", "run", "explain", "lr-find"} <= set(sub.choices)
     assert len(COMMANDS) == len(sub.choices)
     for name, parser in sub.choices.items():
         text = parser.format_help()

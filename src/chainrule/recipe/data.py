@@ -20,7 +20,7 @@ from .. import datasets
 from ..tensor import _make
 from .errors import ConfigError, unknown
 
-__all__ = ["DATASETS", "Data", "load", "image_dataset_class", "DatasetUnavailable"]
+__all__ = ["DATASETS", "Data", "load", "describe", "find_mnist", "image_dataset_class", "DatasetUnavailable"]
 
 _IMAGE_DATASETS = {"mnist": datasets.MNIST, "fashion-mnist": datasets.FashionMNIST}
 _GENERATED = {"spirals": datasets.two_spirals, "moons": datasets.moons}
@@ -54,6 +54,17 @@ class Data:
     @property
     def outputs(self):
         return 1 if self.binary else len(self.classes)
+
+
+def find_mnist(explicit=None):
+    """The first data folder that holds MNIST's training images (in it or in its MNIST/raw): ``explicit``,
+    then $CHAINRULE_DATA, then ~/.cache/chainrule; None when none does. Nothing is downloaded."""
+    for root in (explicit, os.environ.get("CHAINRULE_DATA"), os.path.join("~", ".cache", "chainrule")):
+        if root and any(os.path.isfile(os.path.join(os.path.expanduser(root), sub, name))
+                        for sub in ("", os.path.join("MNIST", "raw"))
+                        for name in ("train-images-idx3-ubyte.gz", "train-images-idx3-ubyte")):
+            return root
+    return None
 
 
 def mirrors_from_env():
