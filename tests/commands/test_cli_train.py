@@ -2,6 +2,10 @@
 non-terminal output, refusals (exit 2, nothing written), the tiny-IDX MNIST path and the offline fallback."""
 import csv
 import os
+import signal
+import subprocess
+import sys
+import time
 
 import numpy as np
 import pytest
@@ -38,6 +42,11 @@ def test_run_folder_has_every_file(digits_run):
     assert state["1.weight"].shape == (32, 64) and state["3.weight"].shape == (10, 32)
     with open(out / "curves.png", "rb") as f:
         assert f.read(8) == b"\x89PNG\r\n\x1a\n"
+    try:
+        import tensorboardX  # noqa: F401
+        assert os.listdir(out / "tensorboard"), "TensorBoard events expected when tensorboardX is installed"
+    except ImportError:
+        assert "TensorBoard events skipped" in digits_run[0].stdout
 
 
 def test_output_is_plain_lines_with_a_summary(digits_run):
@@ -181,3 +190,30 @@ def test_binary_config_trains_with_bce(tmp_path):
     rows = read_csv(tmp_path / "run" / "metrics.csv")
     assert {"accuracy", "f1", "val_accuracy"} <= set(rows[0])
     assert float(rows[-1]["val_accuracy"]) > 0.6
+
+
+def test_ctrl_c_leaves_a_resumable_run(tmp_path):
+    """SIGINT mid-run: exit 130, the run folder complete (weights, checkpoint, metrics so far), resumable."""
+    out = tmp_path / "run"
+    env = dict(os.environ, CHAINRULE_MIRRORS="http://127.0.0.1:9/")
+    paths = [os.path.abspath(p) for p in env.get("PYTHONPATH", "").split(os.pathsep) if p]
+    env["PYTHONPATH"] = os.pathsep.join(paths or [os.path.join(os.path.dirname(__file__), "..", "..", "src")])
+    proc = subprocess.Popen([sys.executable, "-m", "chainrule", "train", "--dataset", "digits", "--epochs", "1000",
+                             "--out", str(out)], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(1200):                    # wait (up to 2 min) until an epoch has been logged
+            if (out / "metrics.csv").exists() and len(read_csv(out / "metrics.csv")) >= 1:
+                break
+            time.sleep(0.1)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 130, stderr
+    assert "Traceback" not in stderr
+    assert {"config.toml", "model.safetensors", "checkpoint.safetensors", "interrupted.safetensors"} <= set(os.listdir(out))
+    assert "stopped: interrupted" in stdout
+    done = len(read_csv(out / "metrics.csv"))
+    assert run_main("train", "--resume", out, "--epochs", done + 1, "--quiet") == 0
+    assert len(read_csv(out / "metrics.csv")) == done + 1
