@@ -29,7 +29,7 @@ def test_version():
 def test_every_command_has_help_with_defaults():
     _, sub = build_parser()
     assert {"train", "eval", "predict", "demo", "download", "run", "explain", "lr-find"} <= set(sub.choices)
-    assert len(COMMANDS) == len(sub.choices)
+    assert "chainrule.insight.commands" in COMMANDS and "chainrule.run" in COMMANDS    # modules of others
     for name, parser in sub.choices.items():
         text = parser.format_help()
         assert text.startswith(f"usage: chainrule {name}"), name
