@@ -42,3 +42,10 @@ def test_output_grad_rms_and_histogram():
     assert S.output_grad_rms(np.array([[3.0, 4.0], [0.0, 0.0]])) == pytest.approx(2.5)
     h = S.log_abs_histogram(np.array([0.0, 1e-20, 1.0, 10.0]))
     assert h.sum() == 4 and h[0] == 2                           # zeros and tiny values in the first bin
+
+
+def test_uniform_histogram_matches_numpy_with_edges():
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal(1000) * 3
+    edges = np.linspace(-2, 2, 9)
+    np.testing.assert_array_equal(S.uniform_histogram(a, edges), np.histogram(np.clip(a, -2, 2), bins=edges)[0])

@@ -145,10 +145,12 @@ class GradientMonitor(Callback):
             st = self._step_state()
             if self._bad_forward is None and not finite(a):
                 self._note_bad_forward(name, mod, args)
-            rec = S.activation_stats(a, bounds, relu)
+            sample = S.strided_sample(a)
+            rec = S.activation_stats(sample, bounds)
             if relu:
+                act = S.active_units(a)                 # per unit: needs every value, not a sample
+                rec["dead_batch"] = float(1.0 - act.mean())
                 mask, n = self._dead.get(name, (None, 0))
-                act = S.active_units(a)
                 mask = act if mask is None or mask.shape != act.shape else (mask | act)
                 n += 1
                 if n >= self.th.dead_window:
@@ -157,10 +159,9 @@ class GradientMonitor(Callback):
                 self._dead[name] = (mask, n)
             if self.histograms:
                 if name not in self._act_bins:
-                    lo, hi = bounds if bounds else (float(a.min()), float(a.max()) or 1.0)
+                    lo, hi = bounds if bounds else (float(sample.min()), float(sample.max()) or 1.0)
                     self._act_bins[name] = np.linspace(lo, hi if hi > lo else lo + 1, 41)
-                bins = self._act_bins[name]
-                rec["hist"] = np.histogram(np.clip(a, bins[0], bins[-1]), bins=bins)[0]
+                rec["hist"] = S.uniform_histogram(sample, self._act_bins[name])
             st["activations"][name] = rec
         return hook
 
@@ -239,7 +240,7 @@ class GradientMonitor(Callback):
             layer = rec["layers"].setdefault(lname, {"grad_norm": 0.0})
             layer["grad_norm"] = float(np.sqrt(layer["grad_norm"] ** 2 + s["grad_norm"] ** 2))
             if self.histograms:
-                h = S.log_abs_histogram(p.grad._data)
+                h = S.log_abs_histogram(S.strided_sample(p.grad._data))
                 layer["hist"] = layer["hist"] + h if "hist" in layer else h
         for lname, seen in st["layers"].items():
             rec["layers"].setdefault(lname, {}).update(
