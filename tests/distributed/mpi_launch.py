@@ -1,0 +1,39 @@
+"""Launching ``mpiexec -n 2`` from a test: find it, run a scenario of mpi_worker.py with a hard timeout."""
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+LAUNCH_TIMEOUT = 60          # seconds: a guard so that a hang fails the test instead of stalling CI
+
+
+def find_mpiexec():
+    local = os.path.join(os.path.dirname(sys.executable), "mpiexec")
+    return local if os.access(local, os.X_OK) else shutil.which("mpiexec")
+
+
+def skip_without_mpi():
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        pytest.skip('mpi4py is not installed (pip install "chainrule[mpi]"): the mpiexec tests cannot run')
+    if find_mpiexec() is None:
+        pytest.skip("no mpiexec next to the Python executable or on PATH: the mpiexec tests cannot run")
+
+
+def run_worker(scenario, out_dir, n=2, timeout=LAUNCH_TIMEOUT):
+    """``mpiexec -n N python mpi_worker.py SCENARIO OUT_DIR``; returns the CompletedProcess."""
+    skip_without_mpi()
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        env[var] = "1"                           # two ranks on a small machine: one thread each
+    cmd = [find_mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, "mpi_worker.py"), scenario,
+           str(out_dir)]
+    try:
+        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired as exc:
+        pytest.fail(f"mpiexec {scenario} did not finish within {timeout} s (a hang):\n{exc.stderr}")

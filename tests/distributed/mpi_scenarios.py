@@ -1,0 +1,94 @@
+"""Training runs shared by the MPI worker (``mpiexec -n 2 python mpi_worker.py ...``) and the tests, which
+run the same function in one process (world size 1) as the reference.
+
+The data set has 640 samples: 10 steps of a global batch of 64 per epoch, so 20 steps cross an epoch
+boundary (and the sampler's automatic reshuffle). Every rank takes global_batch / world_size samples.
+"""
+import numpy as np
+
+import chainrule as cr
+import chainrule.distributed as dist
+from chainrule import nn
+from chainrule.utils.data import DataLoader, TensorDataset
+
+N_SAMPLES, N_FEATURES, N_CLASSES, GLOBAL_BATCH = 640, 6, 3, 64
+
+
+def dataset():
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((N_SAMPLES, N_FEATURES))
+    y = rng.integers(0, N_CLASSES, N_SAMPLES)
+    return TensorDataset(cr.tensor(x), cr.tensor(y))
+
+
+class Net(nn.Module):
+    """6 -> 16 (-> SyncBatchNorm) -> tanh -> 3, plus a layer forward never uses (its grad stays None)."""
+
+    def __init__(self, batchnorm=False, hidden=16):
+        super().__init__()
+        self.fc1 = nn.Linear(N_FEATURES, hidden)
+        self.bn = dist.SyncBatchNorm(hidden) if batchnorm else None
+        self.fc2 = nn.Linear(hidden, N_CLASSES)
+        self.unused = nn.Linear(2, 2)
+
+    def forward(self, x):
+        h = self.fc1(x)
+        if self.bn is not None:
+            h = self.bn(h)
+        return self.fc2(h.tanh())
+
+
+def build(optimizer, batchnorm=False, hidden=16):
+    cr.manual_seed(0)
+    model = Net(batchnorm, hidden).double()
+    ddp = dist.DistributedDataParallel(model)
+    if optimizer == "sgd":
+        opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    else:
+        opt = cr.optim.Adam(model.parameters(), lr=0.01)
+    return model, ddp, opt
+
+
+def train(optimizer="sgd", accumulate=False, batchnorm=False, steps=20, save_to=None, resume_from=None):
+    """Train for ``steps`` optimiser steps; the final parameters and buffers as {name: array}.
+    ``accumulate``: each rank's batch as two halves, the first under ``no_sync()``.
+    ``save_to``: write a checkpoint (rank 0) after the steps; ``resume_from``: start from one."""
+    model, ddp, opt = build(optimizer, batchnorm)
+    data = dataset()
+    sampler = dist.DistributedSampler(data, seed=1)
+    if resume_from is not None:
+        state = dist.load(resume_from)
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optim"])
+        sampler.load_state_dict(state["sampler"])
+    batch = GLOBAL_BATCH // dist.world_size()
+    loader = DataLoader(data, batch_size=batch, sampler=sampler)
+    criterion = nn.CrossEntropyLoss()
+    done = 0
+    while done < steps:
+        for x, y in loader:
+            if accumulate:
+                half = len(x) // 2
+                with ddp.no_sync():
+                    (criterion(ddp(x[:half]), y[:half]) / 2).backward()
+                (criterion(ddp(x[half:]), y[half:]) / 2).backward()
+            else:
+                criterion(ddp(x), y).backward()
+            opt.step()
+            opt.zero_grad()
+            done += 1
+            if done == steps:
+                break
+    if save_to is not None:
+        dist.save({"model": model.state_dict(), "optim": opt.state_dict(), "sampler": sampler.state_dict()},
+                  save_to)
+    return {k: v.numpy().copy() for k, v in model.state_dict().items()}
+
+
+RUNS = {  # name -> keyword arguments of train()
+    "sgd": dict(optimizer="sgd"),
+    "adam": dict(optimizer="adam"),
+    "sgd_accumulate": dict(optimizer="sgd", accumulate=True),
+    "adam_accumulate": dict(optimizer="adam", accumulate=True),
+    "sgd_syncbn": dict(optimizer="sgd", batchnorm=True),
+}
