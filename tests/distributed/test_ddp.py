@@ -1,0 +1,53 @@
+"""DistributedDataParallel in one process, and the engine's end-of-backward callback it relies on."""
+import numpy as np
+import pytest
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.autograd.engine import queue_callback
+from chainrule.distributed import DistributedDataParallel
+
+
+def test_one_process_wrapper_is_transparent():
+    cr.manual_seed(0)
+    model = nn.Linear(3, 2)
+    ddp = DistributedDataParallel(model)
+    x = cr.randn(4, 3)
+    np.testing.assert_array_equal(ddp(x).detach().numpy(), model(x).detach().numpy())
+    assert list(ddp.state_dict()) == ["module.weight", "module.bias"]      # PyTorch's key layout
+    ddp(x).sum().backward()
+    np.testing.assert_allclose(model.bias.grad.numpy(), [4.0, 4.0])
+    with ddp.no_sync():
+        assert ddp.require_backward_grad_sync is False
+    assert ddp.require_backward_grad_sync is True
+    assert ddp.gradient_bytes() == 4 * (6 + 2 + 2)          # elements + one flag slot per parameter
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    (dict(device_ids=[0]), "device_ids=\\[0\\] is not supported"),
+    (dict(dim=1), "dim=1 is not supported"),
+    (dict(process_group=object()), "process_group=.* is not supported"),
+    (dict(bucket_cap_mb=0), "bucket_cap_mb must be a positive number"),
+    (dict(check_every=-1), "check_every must be an int >= 0"),
+])
+def test_unsupported_arguments_raise(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        DistributedDataParallel(nn.Linear(2, 2), **kwargs)
+    with pytest.raises(TypeError, match="expected a chainrule nn.Module, got function"):
+        DistributedDataParallel(lambda x: x)
+
+
+def test_queue_callback_runs_once_after_every_grad_is_accumulated():
+    a, b = cr.ones(2, requires_grad=True), cr.ones(3, requires_grad=True)
+    seen = []
+
+    def done():
+        seen.append((a.grad is not None, b.grad is not None))
+
+    for p in (a, b):
+        p.register_hook(lambda g: queue_callback(done))
+    (a.sum() + b.sum()).backward()
+    assert seen == [(True, True)]                # once, with both gradients in place
+    cr.autograd.grad(a.sum() + b.sum(), (a, b))  # grad() writes no .grad: the queued callback is dropped
+    (a.sum() * 2).backward()
+    assert seen == [(True, True), (True, True)]
