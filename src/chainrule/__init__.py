@@ -40,6 +40,7 @@ from .ops.inplace import setitem as _setitem  # noqa: E402,F401
 
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
+from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
 from .serialization import load, save  # noqa: E402
 from .nn import functional as _functional  # noqa: E402,F401
 

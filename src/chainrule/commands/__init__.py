@@ -1,0 +1,1 @@
+"""The ``chainrule`` subcommands, one module each; every module provides ``register(subparsers)``."""
