@@ -24,16 +24,28 @@ def skip_without_mpi():
         pytest.skip("no mpiexec next to the Python executable or on PATH: the mpiexec tests cannot run")
 
 
-def run_worker(scenario, out_dir, n=2, timeout=LAUNCH_TIMEOUT):
-    """``mpiexec -n N python mpi_worker.py SCENARIO OUT_DIR``; returns the CompletedProcess."""
-    skip_without_mpi()
+def mpi_env(extra_path=()):
+    """The environment passed on, with this folder and the chainrule being tested (absolute) on PYTHONPATH,
+    and one BLAS thread per rank (two ranks on a small machine)."""
+    import chainrule
     env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (HERE, env.get("PYTHONPATH")) if p)
+    src = os.path.dirname(os.path.dirname(os.path.abspath(chainrule.__file__)))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (*map(str, extra_path), HERE, src, env.get("PYTHONPATH")) if p)
     for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
-        env[var] = "1"                           # two ranks on a small machine: one thread each
-    cmd = [find_mpiexec(), "-n", str(n), sys.executable, os.path.join(HERE, "mpi_worker.py"), scenario,
-           str(out_dir)]
+        env[var] = "1"
+    return env
+
+
+def run_mpiexec(args, n=2, timeout=LAUNCH_TIMEOUT, cwd=None, extra_path=()):
+    """``mpiexec -n N python ARGS...``; returns the CompletedProcess (a hang fails the test)."""
+    skip_without_mpi()
+    cmd = [find_mpiexec(), "-n", str(n), sys.executable, *map(str, args)]
     try:
-        return subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+        return subprocess.run(cmd, env=mpi_env(extra_path), cwd=cwd, capture_output=True, text=True, timeout=timeout)
     except subprocess.TimeoutExpired as exc:
-        pytest.fail(f"mpiexec {scenario} did not finish within {timeout} s (a hang):\n{exc.stderr}")
+        pytest.fail(f"{' '.join(cmd)} did not finish within {timeout} s (a hang):\n{exc.stderr}")
+
+
+def run_worker(scenario, out_dir, n=2, timeout=LAUNCH_TIMEOUT):
+    """``mpiexec -n N python mpi_worker.py SCENARIO OUT_DIR``."""
+    return run_mpiexec([os.path.join(HERE, "mpi_worker.py"), scenario, out_dir], n, timeout)

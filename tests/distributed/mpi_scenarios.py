@@ -92,3 +92,41 @@ RUNS = {  # name -> keyword arguments of train()
     "adam_accumulate": dict(optimizer="adam", accumulate=True),
     "sgd_syncbn": dict(optimizer="sgd", batchnorm=True),
 }
+
+
+class GradientProbe:
+    """A callback that keeps the gradient each optimiser step is about to use (what a gradient alarm sees)."""
+
+    def __init__(self):
+        self.grads = []
+
+    def on_before_optimizer_step(self, trainer, optimizer):
+        self.grads.append(trainer.model.fc1.weight.grad.numpy().copy())
+
+
+def fit_with_trainer(log_dir, distributed, accumulate=1):
+    """Trainer on (x, y) arrays, 2 epochs, accuracy, validation. Distributed: batch 64 / world size per rank
+    from (x, y) arrays; the one-process reference gets batch 64 in the DistributedSampler order."""
+    from chainrule.train import Callback, Trainer
+    from chainrule.utils.data import DataLoader
+
+    class Probe(GradientProbe, Callback):
+        pass
+
+    data = dataset()
+    x, y = data.tensors
+    cr.manual_seed(0)
+    model = Net().double()
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    probe = Probe()
+    trainer = Trainer(model, opt, nn.CrossEntropyLoss(), metrics=["accuracy"], callbacks=[probe], seed=5,
+                      log_dir=log_dir, verbose=1, distributed=distributed, accumulate=accumulate)
+    val = (x[:100], y[:100])
+    if distributed:
+        history = trainer.fit((x, y), val=val, epochs=2, batch_size=GLOBAL_BATCH // dist.world_size() // accumulate)
+    else:
+        loader = DataLoader(data, batch_size=GLOBAL_BATCH // accumulate, sampler=dist.DistributedSampler(
+            data, num_replicas=1, rank=0, seed=5))
+        history = trainer.fit(loader, val=val, epochs=2)
+    weights = {k: v.numpy().copy() for k, v in model.state_dict().items()}
+    return weights, history.history, probe.grads

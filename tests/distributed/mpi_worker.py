@@ -74,6 +74,21 @@ def _check(ddp):
         return str(exc)
 
 
+def trainer_scenario(out):
+    dist.init(timeout=60)
+    r = dist.rank()
+    arrays, notes = {}, {}
+    for accumulate in (1, 2):
+        weights, history, grads = sc.fit_with_trainer(os.path.join(out, f"log{accumulate}"), True, accumulate)
+        for k, v in weights.items():
+            arrays[f"acc{accumulate}/{k}"] = v
+        arrays[f"acc{accumulate}/first_grad"] = grads[0]
+        notes[f"acc{accumulate}/history"] = history
+    np.savez(os.path.join(out, f"rank{r}.npz"), **arrays)
+    with open(os.path.join(out, f"rank{r}.json"), "w") as f:
+        json.dump(notes, f)
+
+
 def raise_scenario(out):
     dist.init(timeout=120)
     t = cr.ones(3)
@@ -94,4 +109,4 @@ def stall_scenario(out):
 
 if __name__ == "__main__":
     scenario, out_dir = sys.argv[1], sys.argv[2]
-    {"train": train_scenario, "raise": raise_scenario, "stall": stall_scenario}[scenario](out_dir)
+    {"train": train_scenario, "trainer": trainer_scenario, "raise": raise_scenario, "stall": stall_scenario}[scenario](out_dir)

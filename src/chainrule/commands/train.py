@@ -281,7 +281,7 @@ def run(args):
         print(f"chainrule {cr.__version__}: training {_describe_model(cfg)} on {data.name} - "
               + "; ".join(data.notes) + f"; {cfg['train']['epochs']} epoch(s), batch {cfg['train']['batch_size']}, "
               f"{cfg['optimizer']['name']} lr {cfg['optimizer']['lr']} -> {out}{os.sep}", flush=True)
-    callbacks, notes = _callbacks(args, out)
+    callbacks, notes = _callbacks(args, out) if lead else ([], [])   # rank 0 writes the event files
     trainer = Trainer(model, optimizer, loss_fn, metrics=cfg["train"]["metrics"], scheduler=scheduler,
                       callbacks=callbacks, seed=cfg["seed"], log_dir=out, verbose=0 if args.quiet else 1,
                       distributed=distributed)

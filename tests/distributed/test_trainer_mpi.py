@@ -1,0 +1,62 @@
+"""Trainer(distributed=True) and `chainrule train` under mpiexec -n 2, against one process."""
+import json
+import os
+
+import numpy as np
+import pytest
+
+import mpi_scenarios as sc
+from mpi_launch import run_mpiexec, run_worker
+
+
+@pytest.fixture(scope="module")
+def two_ranks(tmp_path_factory):
+    out = tmp_path_factory.mktemp("mpi_trainer")
+    proc = run_worker("trainer", out)
+    assert proc.returncode == 0, f"mpiexec -n 2 failed:\n{proc.stdout}\n{proc.stderr}"
+    ranks = []
+    for r in range(2):
+        with np.load(out / f"rank{r}.npz") as z:
+            arrays = dict(z)
+        with open(out / f"rank{r}.json") as f:
+            ranks.append((arrays, json.load(f)))
+    return out, proc, ranks
+
+
+@pytest.mark.parametrize("accumulate", [1, 2])
+def test_trainer_two_ranks_match_one_process(two_ranks, tmp_path, accumulate):
+    _, _, ranks = two_ranks
+    weights, history, grads = sc.fit_with_trainer(tmp_path / "ref", False, accumulate)
+    for arrays, notes in ranks:
+        for name, want in weights.items():
+            np.testing.assert_allclose(arrays[f"acc{accumulate}/{name}"], want, rtol=1e-9, atol=1e-11, err_msg=name)
+        # the gradient a callback sees before the step is the averaged one (equal to one process's)
+        np.testing.assert_allclose(arrays[f"acc{accumulate}/first_grad"], grads[0], rtol=1e-9, atol=1e-12)
+        got = notes[f"acc{accumulate}/history"]
+        for key in ("loss", "accuracy", "val_loss", "val_accuracy"):   # reduced over ranks, as one process
+            np.testing.assert_allclose(got[key], history[key], rtol=1e-9, err_msg=key)
+
+
+def test_only_rank0_prints_and_writes(two_ranks):
+    out, proc, _ = two_ranks
+    epoch_lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("epoch ")]
+    assert len(epoch_lines) == 4, proc.stdout                   # 2 fits x 2 epochs, from rank 0 alone
+    with open(out / "log1" / "metrics.csv") as f:
+        rows = f.read().splitlines()
+    assert rows[0].startswith("epoch,loss,accuracy") and len(rows) == 3
+
+
+def test_chainrule_train_under_mpiexec(tmp_path):
+    # tensorboardX (it imports torch) and matplotlib take seconds to import on rank 0; hidden here, the run
+    # skips those two files with a note, and the test stays a few seconds
+    for name in ("tensorboardX", "matplotlib"):
+        (tmp_path / "hide" / name).mkdir(parents=True)
+        (tmp_path / "hide" / name / "__init__.py").write_text(f"raise ImportError('{name} hidden by the test')\n")
+    run_dir = tmp_path / "run"
+    proc = run_mpiexec(["-m", "chainrule", "train", "--dataset", "digits", "--epochs", "1", "--batch-size", "32",
+                        "--out", run_dir], cwd=tmp_path, extra_path=[tmp_path / "hide"])
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.count("chainrule train: digits") == 1            # one summary: rank 0's
+    assert "2 MPI ranks x batch 32" in proc.stdout
+    assert {"config.toml", "metrics.csv", "model.safetensors", "checkpoint.safetensors"} <= set(os.listdir(run_dir))
+    assert not [n for n in os.listdir(run_dir) if n.endswith(".tmp")]
