@@ -30,6 +30,7 @@ dtypes) raise at wrap time.
 import contextlib
 import hashlib
 import json
+import time
 
 import numpy as np
 
@@ -170,6 +171,7 @@ class DistributedDataParallel(Module):
         if world.size == 1:
             return
         scale = 1.0 / world.size
+        t0 = time.perf_counter()
         for bucket, grad_views in zip(self._grad_buckets, self._grad_views):
             got = bucket.extra
             for i, (p, view, gv) in enumerate(zip(bucket.tensors, bucket.views, grad_views)):
@@ -192,6 +194,7 @@ class DistributedDataParallel(Module):
                     p.grad = gv
             self.stats["bytes"] += bucket.flat.nbytes
         self.stats["reductions"] += 1
+        self.stats["seconds"] += time.perf_counter() - t0   # copy in, Allreduce (incl. waiting), scale
 
     # ------------------------------------------------------------------ replica check
     def check_replicas(self):
