@@ -14,10 +14,10 @@ from chainrule.utils.data import DataLoader, TensorDataset
 N_SAMPLES, N_FEATURES, N_CLASSES, GLOBAL_BATCH = 640, 6, 3, 64
 
 
-def dataset():
+def dataset(n=N_SAMPLES):
     rng = np.random.default_rng(0)
-    x = rng.standard_normal((N_SAMPLES, N_FEATURES))
-    y = rng.integers(0, N_CLASSES, N_SAMPLES)
+    x = rng.standard_normal((n, N_FEATURES))
+    y = rng.integers(0, N_CLASSES, n)
     return TensorDataset(cr.tensor(x), cr.tensor(y))
 
 
@@ -49,12 +49,13 @@ def build(optimizer, batchnorm=False, hidden=16):
     return model, ddp, opt
 
 
-def train(optimizer="sgd", accumulate=False, batchnorm=False, steps=20, save_to=None, resume_from=None):
+def train(optimizer="sgd", accumulate=False, batchnorm=False, steps=20, save_to=None, resume_from=None,
+          n_samples=N_SAMPLES):
     """Train for ``steps`` optimiser steps; the final parameters and buffers as {name: array}.
     ``accumulate``: each rank's batch as two halves, the first under ``no_sync()``.
     ``save_to``: write a checkpoint (rank 0) after the steps; ``resume_from``: start from one."""
     model, ddp, opt = build(optimizer, batchnorm)
-    data = dataset()
+    data = dataset(n_samples)
     sampler = dist.DistributedSampler(data, seed=1)
     if resume_from is not None:
         state = dist.load(resume_from)
@@ -91,6 +92,8 @@ RUNS = {  # name -> keyword arguments of train()
     "sgd_accumulate": dict(optimizer="sgd", accumulate=True),
     "adam_accumulate": dict(optimizer="adam", accumulate=True),
     "sgd_syncbn": dict(optimizer="sgd", batchnorm=True),
+    # 100 samples: batches of 64 then 36 in one process, 32 then 18 on each of 2 ranks (no rank waits)
+    "adam_short_last_batch": dict(optimizer="adam", n_samples=100, steps=6),
 }
 
 
@@ -104,7 +107,7 @@ class GradientProbe:
         self.grads.append(trainer.model.fc1.weight.grad.numpy().copy())
 
 
-def fit_with_trainer(log_dir, distributed, accumulate=1):
+def fit_with_trainer(log_dir, distributed, accumulate=1, epochs=2, resume=None, save_to=None):
     """Trainer on (x, y) arrays, 2 epochs, accuracy, validation. Distributed: batch 64 / world size per rank
     from (x, y) arrays; the one-process reference gets batch 64 in the DistributedSampler order."""
     from chainrule.train import Callback, Trainer
@@ -123,10 +126,13 @@ def fit_with_trainer(log_dir, distributed, accumulate=1):
                       log_dir=log_dir, verbose=1, distributed=distributed, accumulate=accumulate)
     val = (x[:100], y[:100])
     if distributed:
-        history = trainer.fit((x, y), val=val, epochs=2, batch_size=GLOBAL_BATCH // dist.world_size() // accumulate)
+        history = trainer.fit((x, y), val=val, epochs=epochs, resume=resume,
+                              batch_size=GLOBAL_BATCH // dist.world_size() // accumulate)
     else:
         loader = DataLoader(data, batch_size=GLOBAL_BATCH // accumulate, sampler=dist.DistributedSampler(
             data, num_replicas=1, rank=0, seed=5))
-        history = trainer.fit(loader, val=val, epochs=2)
+        history = trainer.fit(loader, val=val, epochs=epochs, resume=resume)
+    if save_to is not None:
+        trainer.save_checkpoint(save_to)
     weights = {k: v.numpy().copy() for k, v in model.state_dict().items()}
     return weights, history.history, probe.grads

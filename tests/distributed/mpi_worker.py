@@ -84,6 +84,9 @@ def trainer_scenario(out):
             arrays[f"acc{accumulate}/{k}"] = v
         arrays[f"acc{accumulate}/first_grad"] = grads[0]
         notes[f"acc{accumulate}/history"] = history
+    # one epoch on 2 ranks, checkpointed by rank 0; the test resumes it in one process
+    sc.fit_with_trainer(os.path.join(out, "log_resume"), True, epochs=1, save_to=os.path.join(out, "trainer.ckpt"))
+    notes["trainer_ckpt_by_rank"] = os.path.exists(os.path.join(out, "trainer.ckpt"))
     np.savez(os.path.join(out, f"rank{r}.npz"), **arrays)
     with open(os.path.join(out, f"rank{r}.json"), "w") as f:
         json.dump(notes, f)

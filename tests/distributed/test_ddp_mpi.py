@@ -39,7 +39,7 @@ def test_two_ranks_batch_32_match_one_process_batch_64(two_ranks, run):
             got = arrays[f"{run}/{name}"]
             np.testing.assert_allclose(got, want, rtol=1e-9, atol=1e-11, err_msg=f"{run}: {name}, rank {notes['rank']}")
     # the weights moved away from the initial ones (so the comparison is not trivially equal)
-    initial = sc.train(**kwargs, steps=0)
+    initial = sc.train(**dict(kwargs, steps=0))
     moved = any(not np.allclose(initial[k], reference[k]) for k in reference if k.endswith("weight"))
     assert moved
 

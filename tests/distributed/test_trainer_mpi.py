@@ -37,10 +37,28 @@ def test_trainer_two_ranks_match_one_process(two_ranks, tmp_path, accumulate):
             np.testing.assert_allclose(got[key], history[key], rtol=1e-9, err_msg=key)
 
 
+def test_trainer_checkpoint_from_two_ranks_resumes_in_one_process(two_ranks, tmp_path):
+    out, _, _ = two_ranks
+    resumed, history, _ = sc.fit_with_trainer(tmp_path / "resumed", True, epochs=2, resume=out / "trainer.ckpt")
+    weights, reference, _ = sc.fit_with_trainer(tmp_path / "ref", False, epochs=2)
+    for name, want in weights.items():
+        np.testing.assert_allclose(resumed[name], want, rtol=1e-9, atol=1e-11, err_msg=name)
+    np.testing.assert_allclose(history["loss"], reference["loss"], rtol=1e-9)   # epoch 1 from the checkpoint
+
+
+def test_world_of_one_trains_in_the_same_order(tmp_path):
+    """distributed=True without mpiexec: the DistributedSampler order, so it equals the 2-rank run too."""
+    weights, history, _ = sc.fit_with_trainer(tmp_path / "one", True)
+    reference, ref_history, _ = sc.fit_with_trainer(tmp_path / "ref", False)
+    for name, want in reference.items():
+        np.testing.assert_allclose(weights[name], want, rtol=1e-9, atol=1e-11, err_msg=name)
+    assert history["val_accuracy"] == ref_history["val_accuracy"]
+
+
 def test_only_rank0_prints_and_writes(two_ranks):
     out, proc, _ = two_ranks
     epoch_lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("epoch ")]
-    assert len(epoch_lines) == 4, proc.stdout                   # 2 fits x 2 epochs, from rank 0 alone
+    assert len(epoch_lines) == 5, proc.stdout                   # 2 fits x 2 epochs + 1, from rank 0 alone
     with open(out / "log1" / "metrics.csv") as f:
         rows = f.read().splitlines()
     assert rows[0].startswith("epoch,loss,accuracy") and len(rows) == 3

@@ -6,8 +6,10 @@
   the end of every backward that ends an optimiser step; earlier backwards of an ``accumulate`` window run
   under ``no_sync()``), so callbacks that look at gradients before the step see the averaged ones.
 * The training loader is re-made over a ``DistributedSampler`` (same batch size per rank: the global batch
-  is world_size x batch_size; shuffled when the loader shuffled; ``set_epoch(epoch)`` every epoch, so a
-  resume lands on the right order). The validation loader gets every R-th sample, unpadded.
+  is world_size x batch_size; shuffled from rank 0's seed when the loader shuffled; ``set_epoch(epoch)``
+  every epoch, so a resume lands on the right order) - in a world of one too, so the order of the samples
+  does not depend on the world size and a checkpoint resumes under any. The validation loader gets every
+  R-th sample, unpadded.
 * Epoch and validation values are reduced over the ranks before anyone sees them: loss sums and sample
   counts are summed, metric states are combined (summed, or ``metric.merge_states(states)`` when a metric
   defines it; R2's running moments combine with Chan's formula). The live progress bar shows rank 0's
@@ -17,7 +19,8 @@
 * ``trainer.is_global_zero`` is False on ranks other than 0: the progress bar, CSV and TensorBoard logs,
   checkpoints and plots are written by rank 0 only.
 
-In a world of one process (no MPI launch) nothing changes: the same script runs anywhere.
+In a world of one process (no MPI launch) only the shuffle order differs from ``distributed=False``: the
+same script runs anywhere.
 """
 import contextlib
 import copy
@@ -25,6 +28,7 @@ import json
 
 import numpy as np
 
+from .. import random as _random
 from ..utils.data import DataLoader, IterableDataset
 from ..utils.data import sampler as _sampler
 from . import process_group as pg
@@ -62,11 +66,19 @@ class TrainerSync:
         self.size, self.rank = self.world.size, self.world.rank
         trainer.is_global_zero = self.rank == 0
         self.ddp = DistributedDataParallel(trainer.model) if self.size > 1 else None
+        # the shuffle seed, the same on every rank: the Trainer's (so a resumed run replays the same order),
+        # else rank 0's (DDP broadcast it)
+        if trainer.seed is not None:
+            self.seed = trainer.seed
+        else:
+            self.seed = self.ddp.seed if self.ddp is not None else _random.initial_seed()
 
     # ------------------------------------------------------------------ data
-    def shard(self, loader, train, seed):
-        """``loader`` re-made to give this rank its share (unchanged in a world of one)."""
-        if self.size == 1 or loader is None:
+    def shard(self, loader, train):
+        """``loader`` re-made to give this rank its share. Training data goes through a DistributedSampler
+        even in a world of one, so the sample order depends on the seed and not on the world size: N ranks
+        with batch B see, step by step, the samples one process with batch N x B sees."""
+        if loader is None or (self.size == 1 and not train):
             return loader
         if isinstance(loader.sampler, (DistributedSampler, _ShardSampler)):
             return loader
@@ -78,7 +90,7 @@ class TrainerSync:
         data = loader.dataset
         if train:
             shuffle = isinstance(loader.sampler, (_sampler.RandomSampler, _sampler.SubsetRandomSampler))
-            sampler = DistributedSampler(data, shuffle=shuffle, seed=seed, drop_last=loader.drop_last)
+            sampler = DistributedSampler(data, shuffle=shuffle, seed=self.seed, drop_last=loader.drop_last)
         else:
             sampler = _ShardSampler(len(data), self.rank, self.size)
         return DataLoader(data, batch_size=loader.batch_size, sampler=sampler, collate_fn=loader.collate_fn,

@@ -61,7 +61,8 @@ class Trainer:
     ``verbose``     1: progress bar on a terminal, one line per epoch otherwise; 0: silent
     ``distributed`` True: data-parallel over the MPI ranks of an ``mpiexec`` launch (gradients averaged,
                     each rank its shard of every batch, values reduced, files written by rank 0; see
-                    ``chainrule.distributed.training``); in a plain process the same as False
+                    ``chainrule.distributed.training``); in a plain process the same as False but for
+                    the shuffle order (a DistributedSampler's, the same under any world size)
     """
 
     def __init__(self, model, optimizer, loss_fn, metrics=(), scheduler=None, callbacks=(), grad_clip=None,
@@ -355,9 +356,8 @@ class Trainer:
         from ..distributed.training import TrainerSync
         if self._dist is None:
             self._dist = TrainerSync(self)
-        seed = self._dist.ddp.seed if self._dist.ddp is not None else 0
-        self.train_loader = self._dist.shard(self.train_loader, True, seed)
-        self.val_loader = self._dist.shard(self.val_loader, False, seed)
+        self.train_loader = self._dist.shard(self.train_loader, True)
+        self.val_loader = self._dist.shard(self.val_loader, False)
         self.num_batches = _length(self.train_loader)
 
     # ======================================================================================= evaluation
@@ -367,7 +367,7 @@ class Trainer:
         loader = as_loader(data, batch_size=batch_size, shuffle=False, what="evaluate",
                            float_dtype=self._float_dtype())
         if self._dist is not None:                   # each rank evaluates its share; the sums are reduced
-            loader = self._dist.shard(loader, False, 0)
+            loader = self._dist.shard(loader, False)
         logs, arrays = self._evaluate_loader(loader, [_fresh(m) for m in self.metrics], "")
         logs.update(arrays)
         return logs
