@@ -49,3 +49,19 @@ def run_mpiexec(args, n=2, timeout=LAUNCH_TIMEOUT, cwd=None, extra_path=()):
 def run_worker(scenario, out_dir, n=2, timeout=LAUNCH_TIMEOUT):
     """``mpiexec -n N python mpi_worker.py SCENARIO OUT_DIR``."""
     return run_mpiexec([os.path.join(HERE, "mpi_worker.py"), scenario, out_dir], n, timeout)
+
+
+def run_and_read(scenario, out_dir, n=2):
+    """Run a scenario that leaves rank<r>.npz / rank<r>.json; (CompletedProcess, [(arrays, notes)] per rank)."""
+    import json
+
+    import numpy as np
+    proc = run_worker(scenario, out_dir, n)
+    assert proc.returncode == 0, f"mpiexec -n {n} {scenario} failed:\n{proc.stdout}\n{proc.stderr}"
+    ranks = []
+    for r in range(n):
+        with np.load(os.path.join(out_dir, f"rank{r}.npz")) as z:
+            arrays = dict(z)
+        with open(os.path.join(out_dir, f"rank{r}.json")) as f:
+            ranks.append((arrays, json.load(f)))
+    return proc, ranks

@@ -2,27 +2,19 @@
 
 One ``train`` launch runs every case (a few seconds); each test reads its part. The references run here,
 in the pytest process, through the same code at world size 1."""
-import json
 import os
 
 import numpy as np
 import pytest
 
 import mpi_scenarios as sc
-from mpi_launch import run_worker
+from mpi_launch import run_and_read, run_worker
 
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpi_train")
-    proc = run_worker("train", out)
-    assert proc.returncode == 0, f"mpiexec -n 2 failed:\n{proc.stdout}\n{proc.stderr}"
-    ranks = []
-    for r in range(2):
-        with np.load(out / f"rank{r}.npz") as z:
-            arrays = dict(z)
-        with open(out / f"rank{r}.json") as f:
-            ranks.append((arrays, json.load(f)))
+    proc, ranks = run_and_read("train", out)
     return out, ranks
 
 

@@ -1,25 +1,17 @@
 """Trainer(distributed=True) and `chainrule train` under mpiexec -n 2, against one process."""
-import json
 import os
 
 import numpy as np
 import pytest
 
 import mpi_scenarios as sc
-from mpi_launch import run_mpiexec, run_worker
+from mpi_launch import run_and_read, run_mpiexec
 
 
 @pytest.fixture(scope="module")
 def two_ranks(tmp_path_factory):
     out = tmp_path_factory.mktemp("mpi_trainer")
-    proc = run_worker("trainer", out)
-    assert proc.returncode == 0, f"mpiexec -n 2 failed:\n{proc.stdout}\n{proc.stderr}"
-    ranks = []
-    for r in range(2):
-        with np.load(out / f"rank{r}.npz") as z:
-            arrays = dict(z)
-        with open(out / f"rank{r}.json") as f:
-            ranks.append((arrays, json.load(f)))
+    proc, ranks = run_and_read("trainer", out)
     return out, proc, ranks
 
 
