@@ -70,3 +70,15 @@ def test_checkpoint_save_and_load_in_one_process(tmp_path):
     state = dist.load(path)
     assert state["epoch"] == 3
     np.testing.assert_array_equal(state["w"].numpy(), [1.0, 2.0])
+
+
+def test_pytorch_names():
+    import datetime
+    dist.init_process_group("mpi", timeout=datetime.timedelta(seconds=30))
+    assert dist.get_rank() == 0 and dist.get_world_size() == 1
+    dist.destroy_process_group()
+    with pytest.raises(ValueError, match="backend 'nccl' is not available in chainrule; use backend='mpi'"):
+        dist.init_process_group("nccl")
+    with pytest.raises(ValueError, match="world_size=4 but mpiexec started this process with world_size 1"):
+        dist.init_process_group("mpi", world_size=4)
+    dist.init(timeout=300)

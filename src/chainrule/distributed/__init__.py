@@ -18,11 +18,14 @@ uncaught exception), ``ddp`` (gradient averaging over persistent buckets), ``sam
 from ._mpi import launched_by_mpi
 from .checkpoint import load, save
 from .ddp import DistributedDataParallel
-from .process_group import (DEFAULT_TIMEOUT, DistributedError, all_reduce, barrier, broadcast, comm_stats, init,
+from .process_group import (DEFAULT_TIMEOUT, DistributedError, all_reduce, barrier, broadcast, comm_stats,
+                            destroy_process_group, get_rank, get_world_size, init, init_process_group,
                             is_initialized, rank, reset_comm_stats, world_size)
 from .sampler import DistributedSampler
 from .sync_batchnorm import SyncBatchNorm
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast", "comm_stats",
            "reset_comm_stats", "launched_by_mpi", "DistributedDataParallel", "DistributedSampler", "SyncBatchNorm",
-           "DistributedError", "DEFAULT_TIMEOUT", "save", "load"]
+           "DistributedError", "DEFAULT_TIMEOUT", "save", "load",
+           # PyTorch's names
+           "init_process_group", "get_rank", "get_world_size", "destroy_process_group"]

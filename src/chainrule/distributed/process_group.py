@@ -34,7 +34,8 @@ import numpy as np
 from ._mpi import import_mpi, launched_by_mpi
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast", "comm_stats",
-           "reset_comm_stats", "DistributedError", "DEFAULT_TIMEOUT"]
+           "reset_comm_stats", "DistributedError", "DEFAULT_TIMEOUT", "init_process_group", "get_rank",
+           "get_world_size", "destroy_process_group"]
 
 DEFAULT_TIMEOUT = 300.0
 _TIMEOUT_ENV = "CHAINRULE_DIST_TIMEOUT"
@@ -289,6 +290,39 @@ def broadcast(tensor, src=0):
         raise ValueError(f"broadcast: src must be a rank in 0..{w.size - 1}, got {src!r}")
     w.bcast(arr, src)
     return tensor
+
+
+# PyTorch's names (torch.distributed), for code written against it
+def init_process_group(backend="mpi", timeout=None, **kwargs):
+    """``torch.distributed.init_process_group``: only the "mpi" backend (MPI.COMM_WORLD under mpiexec).
+    ``timeout`` may be seconds or a ``datetime.timedelta``."""
+    if backend not in ("mpi", None):
+        raise ValueError(f"init_process_group: backend {backend!r} is not available in chainrule; use "
+                         f"backend='mpi' and launch with mpiexec (pip install \"chainrule[mpi]\")")
+    unknown = set(kwargs) - {"init_method", "world_size", "rank"}
+    if unknown:
+        raise TypeError(f"init_process_group: unexpected argument(s) {sorted(unknown)}")
+    if kwargs.get("init_method") not in (None, "env://"):
+        raise ValueError("init_process_group: init_method is not supported; mpiexec sets up the job")
+    if hasattr(timeout, "total_seconds"):
+        timeout = timeout.total_seconds()
+    init(timeout)
+    for key, actual in (("world_size", world_size()), ("rank", rank())):
+        if kwargs.get(key, -1) not in (-1, actual):
+            raise ValueError(f"init_process_group: {key}={kwargs[key]} but mpiexec started this process with "
+                             f"{key} {actual}; leave it out")
+
+
+def get_rank():
+    return rank()
+
+
+def get_world_size():
+    return world_size()
+
+
+def destroy_process_group():
+    """Nothing to tear down before exit (mpi4py finalises MPI when the process ends)."""
 
 
 def comm_stats():
