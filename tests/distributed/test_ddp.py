@@ -51,3 +51,22 @@ def test_queue_callback_runs_once_after_every_grad_is_accumulated():
     cr.autograd.grad(a.sum() + b.sum(), (a, b))  # grad() writes no .grad: the queued callback is dropped
     (a.sum() * 2).backward()
     assert seen == [(True, True), (True, True)]
+
+
+def test_trainer_distributed_rejects_a_sampler_it_cannot_split():
+    from chainrule.distributed.process_group import _Single
+    from chainrule.distributed.training import TrainerSync
+    from chainrule.utils.data import DataLoader, TensorDataset, WeightedRandomSampler
+
+    class Stub:                                   # what TrainerSync reads from a Trainer
+        model, seed, is_global_zero = nn.Linear(2, 2), 0, True
+
+    sync = TrainerSync(Stub())
+    sync.size, sync.rank, sync.world = 2, 0, _Single(1.0, "abort")        # pretend to be rank 0 of 2
+    data = TensorDataset(cr.randn(10, 2), cr.randint(0, 2, (10,)))
+    weighted = DataLoader(data, batch_size=4, sampler=WeightedRandomSampler([1.0] * 10, 10))
+    with pytest.raises(TypeError, match="sampler \\(WeightedRandomSampler\\) cannot be split between the ranks"):
+        sync.shard(weighted, True)
+    shards = sync.shard(DataLoader(data, batch_size=4, shuffle=True), True)
+    assert len(shards.sampler) == 5 and shards.batch_size == 4
+    assert sync.shard(DataLoader(data, batch_size=4), False).sampler._index_array().tolist() == [0, 2, 4, 6, 8]

@@ -88,9 +88,18 @@ class TrainerSync:
                             "batched DataLoader over one, so that it can be split between the ranks; shard an "
                             "IterableDataset yourself (using chainrule.distributed.rank())")
         data = loader.dataset
+        plain = (_sampler.RandomSampler, _sampler.SequentialSampler)
+        if type(loader.sampler) not in plain or getattr(loader.sampler, "_num_samples", None) is not None \
+                or getattr(loader.sampler, "replacement", False) or \
+                type(loader.batch_sampler) is not _sampler.BatchSampler:
+            raise TypeError(f"Trainer(distributed=True): the DataLoader's sampler ({type(loader.sampler).__name__}) "
+                            f"cannot be split between the ranks automatically; give a DataLoader with "
+                            f"shuffle=True/False, or build it with sampler=chainrule.distributed."
+                            f"DistributedSampler(dataset) yourself")
         if train:
-            shuffle = isinstance(loader.sampler, (_sampler.RandomSampler, _sampler.SubsetRandomSampler))
-            sampler = DistributedSampler(data, shuffle=shuffle, seed=self.seed, drop_last=loader.drop_last)
+            shuffle = isinstance(loader.sampler, _sampler.RandomSampler)
+            sampler = DistributedSampler(data, self.size, self.rank, shuffle=shuffle, seed=self.seed,
+                                         drop_last=loader.drop_last)
         else:
             sampler = _ShardSampler(len(data), self.rank, self.size)
         return DataLoader(data, batch_size=loader.batch_size, sampler=sampler, collate_fn=loader.collate_fn,
