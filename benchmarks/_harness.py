@@ -58,7 +58,8 @@ def _run_one(script, lib, case, threads):
     return r["us"], r["cpu_us"]
 
 
-def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
+def run(script, cases, make_step, libs=("chainrule", "torch"), title="", baseline="torch"):
+    """``baseline``: the library the ratio columns divide by (PyTorch by default)."""
     ap = argparse.ArgumentParser(description=title)
     ap.add_argument("--threads", type=int, nargs="*", default=[1, 2])
     ap.add_argument("--rounds", type=int, default=5)
@@ -78,8 +79,8 @@ def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
     for threads in args.threads:
         print(f"\n== {threads} thread(s) ==")
         header = f"{'case':12}" + "".join(f"{lib + ' us':>14}" for lib in libs)
-        if "torch" in libs:
-            header += "".join(f"{lib[:9] + '/torch':>16}" for lib in libs if lib != "torch")
+        if baseline in libs:
+            header += "".join(f"{lib[:9] + '/' + baseline[:6]:>16}" for lib in libs if lib != baseline)
         print(header)
         for case in args.cases:
             times = {lib: [] for lib in libs}
@@ -93,9 +94,10 @@ def run(script, cases, make_step, libs=("chainrule", "torch"), title=""):
             med = {lib: statistics.median(v) if v else float("nan") for lib, v in times.items()}
             med_cpu = {lib: statistics.median(v) if v else float("nan") for lib, v in cpu.items()}
             line = f"{case:12}" + "".join(f"{med[lib]:14.1f}" for lib in libs)
-            if "torch" in libs:
-                line += "".join(f"{med[lib] / med['torch']:16.2f}" for lib in libs if lib != "torch")
+            if baseline in libs:
+                line += "".join(f"{med[lib] / med[baseline]:16.3f}" for lib in libs if lib != baseline)
                 if args.cpu:
-                    line += "".join(f"  cpu {med_cpu[lib] / med_cpu['torch']:.2f}" for lib in libs if lib != "torch")
+                    line += "".join(f"  cpu {med_cpu[lib] / med_cpu[baseline]:.3f}" for lib in libs
+                                    if lib != baseline)
             print(f"{line}   ({cases[case][0]})")
             sys.stdout.flush()

@@ -110,6 +110,7 @@ class _PlainBar:
     def __init__(self, desc, total, stream, initial=0):
         self.desc, self.total, self.stream = desc, total, stream
         self.t0, self.n0 = time.perf_counter(), initial
+        self._width = 0
 
     def show(self, n, text, final=False):
         elapsed = time.perf_counter() - self.t0
@@ -121,7 +122,10 @@ class _PlainBar:
             where = f"[{bar}] {n}/{self.total} [{_duration(elapsed)}<{_duration(eta)}, {rate:.1f} steps/s]"
         else:
             where = f"{n} [{_duration(elapsed)}, {rate:.1f} steps/s]"
-        self.stream.write(f"\r{self.desc} {where} {text}" + ("\n" if final else ""))
+        line = f"{self.desc} {where} {text}"
+        pad = " " * max(0, self._width - len(line))       # cover the end of a longer previous line
+        self._width = len(line)
+        self.stream.write("\r" + line + pad + ("\n" if final else ""))
         self.stream.flush()
 
     def close(self):

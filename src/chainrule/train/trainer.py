@@ -27,7 +27,7 @@ from ..optim.lr_scheduler import ReduceLROnPlateau
 from ..serialization import load as _load, save as _save
 from ..tensor import Tensor
 from .callback import EVENTS, Callback
-from .callbacks.monitor import check_monitor
+from .callbacks.monitor import check_monitor, closest
 from .data import as_loader, loader_generators
 from .history import History
 from .metrics import get_metric
@@ -158,6 +158,7 @@ class Trainer:
         self.stop_training = False
         self._sigint = False
         self._position = None
+        self._lr_used = None
         self._val_metrics = [_fresh(m) for m in self.metrics]
         self._setup_callbacks()
         start_epoch, skip = 0, 0
@@ -298,6 +299,7 @@ class Trainer:
         self.global_step += 1
         self._accum_n = self._accum_batches = 0
         if per_step_scheduler is not None:
+            self._lr_used = self.optimizer.param_groups[0]["lr"]
             per_step_scheduler.step()
 
     def _finish_epoch(self, epoch):
@@ -310,7 +312,9 @@ class Trainer:
         logs, arrays = self._epoch_logs()
         logs.update(val_logs)
         arrays.update(val_arrays)
-        logs["lr"] = float(self.optimizer.param_groups[0]["lr"])
+        # the learning rate of the epoch's last optimiser step (a per-step scheduler has moved it on since)
+        stepped = self.scheduler is not None and self.scheduler_interval == "step" and self._lr_used is not None
+        logs["lr"] = float(self._lr_used if stepped else self.optimizer.param_groups[0]["lr"])
         if self.scheduler is not None and self.scheduler_interval == "epoch":
             self._step_epoch_scheduler(logs)
         self.history.append(epoch, logs, arrays)
@@ -444,7 +448,7 @@ class Trainer:
         if batch:
             state["running"] = {
                 "loss_sum": self._loss_sum, "seen": self._seen, "batches_done": self._batches_done,
-                "accum_n": self._accum_n, "accum_batches": self._accum_batches,
+                "accum_n": self._accum_n, "accum_batches": self._accum_batches, "lr_used": self._lr_used,
                 "metrics": [m.state_dict() for m in self.metrics],
                 "grads": {name: p.grad._data for name, p in self.model.named_parameters()
                           if p.grad is not None} if self._accum_batches else {},
@@ -501,6 +505,7 @@ class Trainer:
         self._loss_sum, self._seen = float(run["loss_sum"]), int(run["seen"])
         self._batches_done = int(run["batches_done"])
         self._accum_n, self._accum_batches = int(run["accum_n"]), int(run["accum_batches"])
+        self._lr_used = run["lr_used"]
         for m, s in zip(self.metrics, run["metrics"]):
             m.load_state_dict(s)
         if run["grads"]:
@@ -578,10 +583,9 @@ def fit(model, train, val=None, *, epochs=1, optimizer="adam", lr=None, loss=Non
                  and issubclass(getattr(optim, n), optim.Optimizer) and n != "Optimizer"}
         key = optimizer.lower()
         if key not in names:
-            import difflib
-            close = difflib.get_close_matches(key, list(names), n=1)
+            close = closest(key, names)
             raise ValueError(f"fit: unknown optimiser {optimizer!r}"
-                             + (f"; did you mean {close[0]!r}?" if close else "")
+                             + (f"; did you mean {close!r}?" if close else "")
                              + f" Known: {', '.join(sorted(names))}")
         cls = getattr(optim, names[key])
         kwargs = {} if lr is None else {"lr": lr}

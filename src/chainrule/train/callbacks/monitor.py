@@ -3,7 +3,7 @@ improvement test, and the end-of-first-epoch check that the value exists at all.
 import difflib
 import math
 
-__all__ = ["resolve_mode", "check_monitor", "Monitor"]
+__all__ = ["resolve_mode", "check_monitor", "closest", "Monitor"]
 
 _HIGHER_IS_BETTER = ("acc", "top", "f1", "precision", "recall", "r2", "auc", "score")
 
@@ -18,17 +18,28 @@ def resolve_mode(monitor, mode, who):
     return "max" if any(base.startswith(p) for p in _HIGHER_IS_BETTER) else "min"
 
 
+def closest(name, choices):
+    """The choice a typo most likely meant: one with the same letters (a transposition) first, else
+    difflib's closest; None when nothing is close."""
+    choices = list(choices)
+    same_letters = [c for c in choices if sorted(c) == sorted(name)]
+    if same_letters:
+        return same_letters[0]
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.5)
+    return close[0] if close else None
+
+
 def check_monitor(monitor, logs, who):
     """Raise a ValueError naming the keys that exist (and the closest) when ``logs`` lacks ``monitor``."""
     if monitor in logs:
         return
     keys = sorted(logs)
-    close = difflib.get_close_matches(monitor, keys, n=1, cutoff=0.5)
-    hint = f" Did you mean {close[0]!r}?" if close else ""
-    val_hint = (" (val_ keys exist only when fit() is given val data)"
+    close = closest(monitor, keys)
+    hint = f"; did you mean {close!r}?" if close else ""
+    val_hint = (" (val_ values exist only when fit() is given val data)"
                 if monitor.startswith("val_") and not any(k.startswith("val_") for k in keys) else "")
     raise ValueError(f"{who}: monitor {monitor!r} is not among the values the epoch produced: "
-                     f"{', '.join(keys)}.{hint}{val_hint}")
+                     f"{', '.join(keys)}{hint}{val_hint}")
 
 
 class Monitor:
