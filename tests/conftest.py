@@ -17,3 +17,17 @@ settings.load_profile("ci" if os.environ.get("CI") else "default")
 @pytest.fixture
 def rng():
     return np.random.default_rng(1234)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """Skips summarised by reason, one line each with a count (addopts has -rfE, not -rs: pytest's own skip
+    summary has a line per test function, hundreds of them without the oracle, burying the result)."""
+    counts = {}
+    for rep in terminalreporter.stats.get("skipped", []):
+        reason = rep.longrepr[2] if isinstance(rep.longrepr, tuple) else str(rep.longrepr)
+        reason = reason[len("Skipped: "):] if reason.startswith("Skipped: ") else reason
+        counts[reason] = counts.get(reason, 0) + 1
+    if counts:
+        terminalreporter.write_sep("=", "skipped, by reason")
+        for reason, n in sorted(counts.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"SKIPPED [{n}] {reason}")

@@ -17,7 +17,9 @@ try:
 except ImportError:          # the oracle tests skip; everything else still runs
     torch = None
 
-needs_torch = pytest.mark.skipif(torch is None, reason="PyTorch not installed (the oracle tests need it)")
+# one reason, word for word, for every oracle skip: the summary then groups them into one line
+NO_TORCH = 'PyTorch (the oracle) is not installed: pip install -e ".[test,oracle]"'
+needs_torch = pytest.mark.skipif(torch is None, reason=NO_TORCH)
 
 
 def shapes(min_dims=0, max_dims=4, min_side=1, max_side=4):
@@ -56,7 +58,7 @@ def check_gradcheck(fn, arrays, requires=None, eps=1e-6, atol=1e-5, rtol=1e-3):
 def check_torch(fn_cr, fn_torch, arrays, atol=1e-10, rtol=1e-7, grad_seed=7, requires=None):
     """Run the same float64 inputs through chainrule and PyTorch; compare outputs and input gradients."""
     if torch is None:
-        pytest.skip("PyTorch not installed")
+        pytest.skip(NO_TORCH)
     req = [True] * len(arrays) if requires is None else requires
     xc = [cr.tensor(a, dtype=cr.float64, requires_grad=r) for a, r in zip(arrays, req)]
     xt = [torch.tensor(a, dtype=torch.float64, requires_grad=r) for a, r in zip(arrays, req)]

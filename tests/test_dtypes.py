@@ -82,7 +82,7 @@ def test_tensor_of_unsupported_numpy_dtype_is_a_clear_error():
 
 # ---------------------------------------------------------------------------- promotion vs torch
 @needs_torch
-@pytest.mark.parametrize("a, b", itertools.product(NAMES, repeat=2))
+@pytest.mark.parametrize("a, b", list(itertools.product(NAMES, repeat=2)))
 def test_promote_types_matches_torch(a, b):
     expected = torch.promote_types(getattr(torch, a), getattr(torch, b))
     assert cr.promote_types(cr_dtype(a), cr_dtype(b)).name == tname(expected)

@@ -675,3 +675,265 @@ def test_adam_and_scheduler_state_roundtrip_resumes_bit_identically(tmp_path):
     for k, v in model.state_dict().items():
         assert same_bits(model2.state_dict()[k]._data, v._data), k
     assert opt2.param_groups[0]["lr"] == opt.param_groups[0]["lr"] == 0.01 * 0.5 ** 3
+
+
+# ============================================================================ trust: checksums, bounds, temp files
+def _rewrite_header(path, edit):
+    """Apply ``edit(header_dict)`` to a saved file's header, keeping its data and the stored checksums -
+    what a tool unaware of them (or a careless hand edit) does."""
+    _, _, header, data = parse_file(path)
+    edit(header)
+    hb = json.dumps(header).encode()
+    pathlib.Path(path).write_bytes(struct.pack("<Q", len(hb)) + hb + data)
+
+
+HEADER_EDITS = {
+    "renamed key": lambda h: h.update({"model.fc.bias2": h.pop("model.fc.bias")}) or _rename_in_tree(
+        h, "model.fc.bias", "model.fc.bias2"),
+    "changed lr": lambda h: _edit_tree(h, lambda s: s.replace('"lr",0.001', '"lr",0.01')),
+    "changed betas": lambda h: _edit_tree(h, lambda s: s.replace("0.999", "0.99")),
+    "swapped tensor reference": lambda h: _edit_tree(h, lambda s: s.replace(
+        '"name":"optim.state.0.exp_avg"', '"name":"TMP"').replace('"name":"optim.state.0.exp_avg_sq"',
+        '"name":"optim.state.0.exp_avg"').replace('"name":"TMP"', '"name":"optim.state.0.exp_avg_sq"')),
+    "user metadata": lambda h: h["__metadata__"].update({"epoch": "4"}),
+}
+
+
+def _edit_tree(header, fn):
+    before = header["__metadata__"]["chainrule"]
+    header["__metadata__"]["chainrule"] = fn(before)
+    assert header["__metadata__"]["chainrule"] != before          # the edit really changed something
+
+
+def _rename_in_tree(header, old, new):
+    _edit_tree(header, lambda s: s.replace(f'"name":"{old}"', f'"name":"{new}"'))
+
+
+@pytest.mark.parametrize("edit", list(HEADER_EDITS))
+def test_edited_header_is_detected(tmp_path, edit):
+    p = tmp_path / "c"
+    cr.save(optimizer_like_state(), p, metadata={"epoch": "3"})
+    cr.load(p)
+    _rewrite_header(p, HEADER_EDITS[edit])
+    with pytest.raises(ser.CheckpointError, match="header's SHA-256 does not match"):
+        cr.load(p)
+
+
+def test_flipped_data_bit_is_detected(tmp_path):
+    p = tmp_path / "c"
+    cr.save(optimizer_like_state(), p)
+    raw = bytearray(p.read_bytes())
+    raw[-5] ^= 0x10                                   # inside exp_avg_sq/rng data: still a valid float/int
+    p.write_bytes(bytes(raw))
+    with pytest.raises(ser.CheckpointError, match="data's SHA-256 does not match"):
+        cr.load(p)
+
+
+def test_stripped_checksums_are_detected_but_files_of_other_writers_load(tmp_path):
+    p = tmp_path / "c"
+    state = optimizer_like_state()
+    cr.save(state, p)
+    for key in ("chainrule.sha256.data", "chainrule.sha256.header"):
+        q = tmp_path / key
+        q.write_bytes(p.read_bytes())
+        _rewrite_header(q, lambda h: h["__metadata__"].pop(key))
+        with pytest.raises(ser.CheckpointError, match="checksum"):
+            cr.load(q)
+    _rewrite_header(p, lambda h: [h["__metadata__"].pop(k) for k in ("chainrule.sha256.data",
+                                                                       "chainrule.sha256.header")])
+    with pytest.raises(ser.CheckpointError, match="format version 2 files carry SHA-256"):
+        cr.load(p)
+    # a format-1 file (older chainrule: no checksums) and a plain safetensors file still load
+    _rewrite_header(p, lambda h: h["__metadata__"].update(chainrule=h["__metadata__"]["chainrule"].replace(
+        '"version":2', '"version":1')))
+    assert_same(cr.load(p), state)
+    plain = craft(tmp_path / "plain", GOOD, DATA)
+    assert set(cr.load(plain)) == {"a", "b"}
+
+
+@pytest.mark.parametrize("meta", [0, [], "", None, 1.5, True], ids=repr)
+def test_metadata_that_is_not_an_object_is_rejected(tmp_path, meta):
+    p = craft(tmp_path / "m", {"__metadata__": meta, **GOOD}, DATA)
+    with pytest.raises(ser.CheckpointError, match="__metadata__ must be an object"):
+        cr.load(p)
+
+
+@pytest.mark.parametrize("version", [-1, 0, True, "2", None])
+def test_bad_format_version_is_rejected(tmp_path, version):
+    tree = json.dumps({"version": version, "tree": None})
+    p = craft(tmp_path / "v", {"__metadata__": {"chainrule": tree}}, b"")
+    with pytest.raises(ser.CheckpointError, match="version"):
+        cr.load(p)
+
+
+def test_huge_header_length_is_refused_before_reading(tmp_path):
+    """A header just over the safetensors package's 100 MB limit, in a sparse file (no disk space used)."""
+    p = tmp_path / "huge"
+    n = ser.MAX_HEADER_BYTES + 8
+    with open(p, "wb") as fh:
+        fh.write(struct.pack("<Q", n) + b"{")
+        fh.seek(8 + n)
+        fh.write(b"}")
+    with pytest.raises(ser.CheckpointError, match="over the 100000000-byte limit"):
+        cr.load(p)
+
+
+def test_header_of_empty_lists_fails_fast_in_bounded_memory(tmp_path):
+    """The issue's 14 MiB file: a structure tree of lists of empty lists (before: 800 MB to parse)."""
+    import tracemalloc
+    tree = "[" + "[]," * 5_000_000 + "[]]"
+    hb = json.dumps({"__metadata__": {"chainrule": '{"version":1,"tree":' + tree + "}"}}).encode()
+    p = tmp_path / "lists"
+    p.write_bytes(struct.pack("<Q", len(hb)) + hb)
+    tracemalloc.start()
+    try:
+        with pytest.raises(ser.CheckpointError, match="JSON values, over the limit"):
+            cr.load(p)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 200e6, f"peak {peak / 1e6:.0f} MB"
+    # the same bound applies to the top-level header (the tensor table)
+    hb = ('{"x": {"dtype": "F32", "shape": ' + tree + ', "data_offsets": [0, 0]}}').encode()
+    p.write_bytes(struct.pack("<Q", len(hb)) + hb)
+    with pytest.raises(ser.CheckpointError, match="the header has about"):
+        cr.load(p)
+
+
+MALFORMED_NODES = [
+    {"@": "dtype", "v": [1]}, {"@": "dtype"}, {"@": "float", "v": [1]}, {"@": "float"},
+    {"@": "tensor"}, {"@": "tensor", "name": ["x"]}, {"@": "dict"}, {"@": "dict", "items": 5},
+    {"@": "dict", "items": [[{}, 1]]}, {"@": "tuple", "items": {"a": 1}}, {"@": ["dict"], "items": []},
+    {"@": "tuple", "items": [], "extra": 1}, {"@": "tensor", "name": "a", "requires_grad": "yes"},
+    {"@": {"x": 1}}, {"items": []}, {},
+]
+
+
+@pytest.mark.parametrize("node", MALFORMED_NODES, ids=json.dumps)
+def test_every_malformed_tree_node_is_a_checkpoint_error(tmp_path, node):
+    tree = json.dumps({"version": 1, "tree": {"@": "dict", "items": [["k", node]]}})
+    p = craft(tmp_path / "n", {"__metadata__": {"chainrule": tree}, **GOOD}, DATA)
+    with pytest.raises(ser.CheckpointError, match="bad structure tree"):
+        cr.load(p)
+
+
+def test_reserved_checksum_metadata_keys(tmp_path):
+    for key in ("chainrule.sha256.data", "chainrule.sha256.header"):
+        with pytest.raises(ValueError, match="reserved"):
+            cr.save({}, tmp_path / "x", metadata={key: "0"})
+
+
+_KILLED_SAVER = """
+import os, sys, time
+from chainrule import serialization as ser
+real = ser._write_array
+def slow(fh, arr):                  # write half the bytes, announce, then hang until killed
+    fh.write(arr.reshape(-1).view('u1')[: arr.nbytes // 2]); fh.flush()
+    print('writing', flush=True); time.sleep(600)
+ser._write_array = slow
+import chainrule as cr
+cr.save({"w": cr.zeros(1000, 1000)}, sys.argv[1])
+"""
+
+
+@pytest.mark.skipif(not hasattr(signal, "SIGKILL") or os.name != "posix", reason="needs POSIX and SIGKILL")
+def test_temp_file_of_a_save_killed_mid_write_is_removed_by_the_next_save(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    cr.save({"old": cr.ones(2)}, path)
+    proc = subprocess.Popen([sys.executable, "-c", _KILLED_SAVER, str(path)], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=dict(os.environ), text=True)
+    try:
+        assert proc.stdout.readline().strip() == "writing", proc.stderr.read()
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
+    stale = [n for n in os.listdir(tmp_path) if n != path.name]
+    assert len(stale) == 1 and f".{proc.pid}-" in stale[0] and (tmp_path / stale[0]).stat().st_size > 1e6
+    # files that are not ours, or whose writer is alive, must survive the cleanup
+    keep = [".ckpt.safetensors.0a1b2c3d4e5f.tmp",                       # older chainrule naming (no pid)
+            f".other.{os.getppid()}-0123456789ab.tmp",                  # a live process is writing it
+            "notes.tmp", ".ckpt.safetensors.123-xyz.tmp"]
+    for n in keep:
+        (tmp_path / n).write_bytes(b"x")
+    assert_same(cr.load(path), {"old": cr.ones(2)})                     # the kill left the old checkpoint
+    cr.save({"new": cr.ones(3)}, path)
+    assert sorted(os.listdir(tmp_path)) == sorted([path.name] + keep)
+    assert_same(cr.load(path), {"new": cr.ones(3)})
+
+
+def test_own_stale_temp_file_is_removed_but_not_one_being_written(tmp_path, monkeypatch):
+    """Same process id (a killed process's id reused, or an earlier save of ours that died): removed unless
+    another thread of ours is writing it right now."""
+    stale = tmp_path / f".a.{os.getpid()}-aaaaaaaaaaaa.tmp"
+    busy = tmp_path / f".b.{os.getpid()}-bbbbbbbbbbbb.tmp"
+    stale.write_bytes(b"x")
+    busy.write_bytes(b"x")
+    monkeypatch.setattr(ser, "_ACTIVE_TEMPS", {str(busy)})
+    cr.save({"x": 1}, tmp_path / "a")
+    assert sorted(os.listdir(tmp_path)) == sorted(["a", busy.name])
+
+
+def test_save_through_a_symlink_replaces_the_target_and_keeps_the_link(tmp_path):
+    target_dir = tmp_path / "real"
+    target_dir.mkdir()
+    target = target_dir / "ckpt"
+    cr.save({"v": 1}, target)
+    link = tmp_path / "latest"
+    link.symlink_to(os.path.relpath(target, tmp_path))
+    cr.save({"v": 2}, link)
+    assert link.is_symlink() and os.readlink(link) == os.path.relpath(target, tmp_path)
+    assert cr.load(target) == {"v": 2} and cr.load(link) == {"v": 2}
+    dangling = tmp_path / "dangling"
+    dangling.symlink_to(target_dir / "new")
+    cr.save({"v": 3}, dangling)
+    assert dangling.is_symlink() and cr.load(target_dir / "new") == {"v": 3}
+    (tmp_path / "dirlink").symlink_to(target_dir)
+    with pytest.raises(IsADirectoryError):
+        cr.save({"v": 4}, tmp_path / "dirlink")
+
+
+def test_text_mode_files_and_descriptors_say_what_is_expected(tmp_path):
+    p = tmp_path / "c"
+    cr.save({"v": 1}, p)
+    with open(p, "r", encoding="latin-1") as fh:
+        with pytest.raises(TypeError, match=r"text-mode file; a checkpoint is binary.*open\(path, 'rb'\)"):
+            cr.load(fh)
+    with pytest.raises(TypeError, match="text-mode file"):
+        cr.load(io.StringIO("abc"))
+    with open(tmp_path / "t", "w") as fh:
+        with pytest.raises(TypeError, match=r"text-mode file.*open\(path, 'wb'\)"):
+            cr.save({"v": 1}, fh)
+    with pytest.raises(TypeError, match="text-mode file"):
+        cr.save({"v": 1}, io.StringIO())
+    r, w = os.pipe()
+    try:
+        with pytest.raises(TypeError, match=r"integer .*os\.fdopen"):
+            cr.load(r)
+        with pytest.raises(TypeError, match=r"integer .*os\.fdopen"):
+            cr.save({"v": 1}, w)
+    finally:
+        os.close(r)
+        os.close(w)
+    # a pipe: binary works; a text-mode pipe gets the message; a bad one names the descriptor
+    r, w = os.pipe()
+    os.write(w, p.read_bytes())
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        assert cr.load(fh) == {"v": 1}
+    r, w = os.pipe()
+    os.write(w, p.read_bytes())
+    os.close(w)
+    with os.fdopen(r, "r", encoding="latin-1") as fh:
+        with pytest.raises(TypeError, match=r"file descriptor \d+>? is a text-mode file"):
+            cr.load(fh)
+    r, w = os.pipe()
+    os.write(w, b"abc")
+    os.close(w)
+    with os.fdopen(r, "rb") as fh:
+        with pytest.raises(ser.CheckpointError, match=r"<file descriptor \d+> is not a valid checkpoint"):
+            cr.load(fh)

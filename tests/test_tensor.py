@@ -152,7 +152,7 @@ def test_is_leaf_and_grad_fn():
     assert x.is_leaf and x.grad_fn is None
     assert c.is_leaf and c.grad_fn is None
     assert not y.is_leaf and y.grad_fn is not None
-    assert y.grad_fn.name() == "MulBackward"
+    assert y.grad_fn.name() == "MulBackward0"
     assert (c * 2).is_leaf                          # made from tensors without grad: a leaf, no grad_fn
     assert x.detach().is_leaf
 
@@ -164,7 +164,7 @@ def test_next_functions_walk_the_graph():
     h = x * w
     y = (h + c).sum()
     (add_node, _), = y.grad_fn.next_functions
-    assert add_node.name() == "AddBackward"
+    assert add_node.name() == "AddBackward0"
     (mul_node, _), (none_node, _) = add_node.next_functions
     assert mul_node is h.grad_fn and none_node is None          # c needs no gradient
     (acc_x, _), (acc_w, _) = mul_node.next_functions
@@ -217,7 +217,7 @@ def test_deepcopy_of_leaf_copies_data_and_grad():
 # ---------------------------------------------------------------------------- repr
 def test_repr_basic_forms():
     assert repr(cr.tensor([1.0, 2.0], requires_grad=True)) == "tensor([1., 2.], requires_grad=True)"
-    assert repr(cr.tensor([1.0, 2.0], requires_grad=True) * 2) == "tensor([2., 4.], grad_fn=<MulBackward>)"
+    assert repr(cr.tensor([1.0, 2.0], requires_grad=True) * 2) == "tensor([2., 4.], grad_fn=<MulBackward0>)"
     assert repr(cr.tensor([1, 2])) == "tensor([1, 2])"
     assert repr(cr.tensor([1.0, 2.0], dtype=cr.float64)) == "tensor([1., 2.], dtype=chainrule.float64)"
     assert str(cr.tensor(3.0)) == "tensor(3.)"
@@ -263,7 +263,7 @@ def test_repr_of_factories_matches_torch(expr):
         expected = repr(eval("torch." + expr.replace("DT", "torch")))
     finally:
         torch.set_default_dtype(prev)
-    expected = expected.replace("torch.", "chainrule.").replace("Backward0", "Backward")
+    expected = expected.replace("torch.", "chainrule.")
     assert repr(eval("cr." + expr.replace("DT", "cr"))) == expected
 
 

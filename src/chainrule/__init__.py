@@ -14,34 +14,42 @@ from . import _allocator  # noqa: E402
 
 _allocator.tune()
 
-from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype, int8, int16,  # noqa: E402
+from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
+                     int8, int16,
                      int32, int64, set_default_dtype, uint8, promote_types, result_type as _result_type)
 from .tensor import Size, Tensor  # noqa: E402
 from .autograd.grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled  # noqa: E402
 from .random import Generator, get_rng_state, initial_seed, manual_seed, seed, set_rng_state  # noqa: E402
 from .creation import *  # noqa: E402,F401,F403
 from .creation import bernoulli, logspace, multinomial  # noqa: E402,F401
-from .ops.arithmetic import (add, clamp, div, floor_divide, maximum, minimum, mul, neg, pow, remainder,  # noqa: E402
-                             sub, where)
-from .ops.unary import (abs, ceil, cos, erf, exp, expm1, floor, isfinite, isinf, isnan, log, log1p, log2,  # noqa: E402
-                        log10, reciprocal, relu, round, rsqrt, sigmoid, sign, sin, sqrt, square, tan, tanh,
-                        trunc)
+from .ops.arithmetic import floor_divide, remainder, where  # noqa: E402
+from .ops.unary import (ceil, cos, erf, expm1, floor, isfinite, isinf, isnan, log1p, log2,  # noqa: E402
+                        log10, reciprocal, relu, round, rsqrt, sign, sin, square, tan, trunc)
 from .ops.reduce import (all, amax, amin, any, argmax, argmin, count_nonzero, cumsum, gather, logsumexp,  # noqa: E402
                          max, mean, min, norm, prod, softmax, log_softmax, std, std_mean, sum, take_along_dim,
                          var, var_mean)
-from .ops.linalg import bmm, dot, einsum, matmul, mm, mv, outer  # noqa: E402
-from .ops.shape import (broadcast_tensors, broadcast_to, cat, chunk, concat, concatenate, expand, flatten,  # noqa: E402
-                        flip, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, stack, swapaxes,
+from .ops.linalg import dot, einsum, outer  # noqa: E402
+from .ops.shape import (broadcast_tensors, broadcast_to, chunk, concat, concatenate, expand, flatten,  # noqa: E402
+                        flip, hstack, movedim, narrow, permute, repeat, reshape, split, squeeze, swapaxes,
                         t, tile, transpose, unbind, unflatten, unsqueeze, vstack)
 from .ops.index import index_select, masked_fill, masked_select, nonzero  # noqa: E402
 from .ops.compare import (allclose, eq, equal, ge, greater, greater_equal, gt, isclose, le, less,  # noqa: E402
                           less_equal, logical_and, logical_not, logical_or, logical_xor, lt, ne, not_equal)
 from .ops.inplace import setitem as _setitem  # noqa: E402,F401
 
+from .ops.sorting import argsort, sort, topk, tril, triu  # noqa: E402
+# the top-level forms with PyTorch's out= argument (the ops themselves live in their family files)
+from .ops.with_out import (abs, add, bmm, cat, clamp, div, exp, log, matmul, maximum, minimum, mm, mul,  # noqa
+                           mv, neg, pow, sigmoid, sqrt, stack, sub, tanh)
+from .device import accelerator, cuda, device, mps  # noqa: E402,F401
+from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,F401
+from .compile import compile  # noqa: E402,F401
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
 from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
 from .serialization import load, save  # noqa: E402
+from . import amp, backends, serialization  # noqa: E402,F401
+from .amp import autocast  # noqa: E402,F401
 from .nn import functional as _functional  # noqa: E402,F401
 
 float = float32
@@ -81,31 +89,5 @@ def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=N
     kwargs = {k: v for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
                                      linewidth=linewidth).items() if v is not None}
     _np.set_printoptions(**kwargs)
-
-
-def device(name="cpu"):
-    """chainrule computes on the CPU; ``device('cpu')`` is accepted for PyTorch-style code."""
-    if str(name).split(":")[0] != "cpu":
-        raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {name!r} is not available")
-    return "cpu"
-
-
-class _Cuda:
-    @staticmethod
-    def is_available():
-        return False
-
-    @staticmethod
-    def device_count():
-        return 0
-
-    @staticmethod
-    def manual_seed(seed):
-        pass
-
-    manual_seed_all = manual_seed
-
-
-cuda = _Cuda()
 
 __version__ = "0.1.0"

@@ -272,3 +272,51 @@ def randn_like(x, dtype=None, device=None, requires_grad=False, generator=None):
 
 def randint_like(x, low, high=None, dtype=None, generator=None):
     return randint(low, high, x._data.shape, generator=generator, dtype=dtype or x.dtype)
+
+
+# ---- device=: chainrule tensors live on the CPU; naming another device raises (as .to('cuda') does) ----
+def _checks_device(fn):
+    import functools
+    from .device import check_device
+
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        if kwargs.get("device") is not None:
+            check_device(kwargs["device"], fn.__name__)
+        return fn(*args, **kwargs)
+    return wrapper
+
+
+for _name in __all__ + ["logspace"]:
+    if _name != "from_numpy":
+        globals()[_name] = _checks_device(globals()[_name])
+
+
+# ---- Tensor.new_*: a new tensor with this tensor's dtype (and device) unless told otherwise ----
+def _new_size(size):
+    return size[0] if len(size) == 1 and isinstance(size[0], (tuple, list)) else size
+
+
+def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+    """A copy of ``data`` with this tensor's dtype (not inferred from the data, as PyTorch)."""
+    return tensor(data, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+    return zeros(*_new_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+    return ones(*_new_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+    return empty(*_new_size(size), dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+    return full(size, fill_value, dtype=dtype or self.dtype, device=device, requires_grad=requires_grad)
+
+
+for _fn in (new_tensor, new_zeros, new_ones, new_empty, new_full):
+    setattr(Tensor, _fn.__name__, _fn)

@@ -5,7 +5,7 @@ A chainrule dtype is a thin named wrapper around a NumPy dtype. Promotion follow
 """
 import numpy as np
 
-__all__ = ["dtype", "float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool_",
+__all__ = ["dtype", "bfloat16", "float16", "float32", "float64", "int8", "uint8", "int16", "int32", "int64", "bool_",
            "get_default_dtype", "set_default_dtype", "as_dtype", "result_type", "promote_types"]
 
 
@@ -38,11 +38,37 @@ int32 = dtype("int32", np.int32, 1)
 int64 = dtype("int64", np.int64, 1)
 bool_ = dtype("bool", np.bool_, 0)
 
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_)
+
+class _MissingDtype:
+    """``chainrule.bfloat16`` when the ``ml_dtypes`` package (NumPy's bfloat16) is not installed: a name
+    that says how to get it as soon as it is used."""
+    name = "bfloat16"
+    is_floating_point = True
+
+    def __repr__(self):
+        return "chainrule.bfloat16 (unavailable: needs ml_dtypes)"
+
+    def error(self):
+        return TypeError('bfloat16 needs the ml_dtypes package (NumPy has no bfloat16 of its own): '
+                         'pip install "chainrule[bfloat16]"')
+
+
+def _bfloat16():
+    """bfloat16 through ml_dtypes when installed (an honest 8-bit-mantissa float NumPy can compute with)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        return _MissingDtype()
+    return dtype("bfloat16", ml_dtypes.bfloat16, 2)
+
+
+bfloat16 = _bfloat16()
+_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_) + \
+    ((bfloat16,) if type(bfloat16) is dtype else ())
 _FROM_NP = {d.np: d for d in _ALL}
 _ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
             "short": int16, "bool": bool_, "float16": float16, "float32": float32, "float64": float64,
-            "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64}
+            "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64, "bfloat16": bfloat16}
 _PY_TYPES = {float: float64, int: int64, bool: bool_}   # what a Python type names when passed as a dtype
 
 _default_float = float32
@@ -65,6 +91,8 @@ def as_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype/type, a Python type or a name; return the chainrule dtype."""
     if type(d) is dtype:
         return d
+    if type(d) is _MissingDtype or d == "bfloat16" and type(bfloat16) is _MissingDtype:
+        raise bfloat16.error()
     if isinstance(d, str):
         if d in _ALIASES:
             return _ALIASES[d]
@@ -94,6 +122,8 @@ def promote_types(a, b):
         return a if a._category > b._category else b
     if {a, b} == {uint8, int8}:
         return int16
+    if {a, b} == {float16, bfloat16}:            # neither holds the other: PyTorch meets them at float32
+        return float32
     return _FROM_NP[np.promote_types(a.np, b.np)]
 
 

@@ -111,7 +111,12 @@ class Tensor:
 
     @property
     def device(self):
-        return "cpu"
+        from .device import CPU
+        return CPU
+
+    @property
+    def is_cuda(self):
+        return False
 
     @property
     def is_leaf(self):
@@ -256,17 +261,20 @@ class Tensor:
 
     # ------------------------------------------------------------------ dtype conversion (differentiable)
     def to(self, *args, **kwargs):
-        """``.to(dtype)``; device arguments ('cpu') are accepted and ignored."""
+        """``.to(dtype)``, ``.to(device)``, ``.to(other)``: the CPU is the only device; another raises."""
+        from .device import _TYPES, check_device, device
         dtype = kwargs.pop("dtype", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
-        kwargs.pop("device", None)
+        kwargs.pop("memory_format", None)
+        check_device(kwargs.pop("device", None))
+        if kwargs:
+            raise TypeError(f"to(): unexpected keyword argument(s) {sorted(kwargs)}")
         for a in args:
             if isinstance(a, Tensor):
                 dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps"):
-                if a.startswith(("cuda", "mps")):
-                    raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
+            elif isinstance(a, device) or isinstance(a, str) and a.split(":")[0] in _TYPES:
+                check_device(a)
             elif a is not None:
                 dtype = a
         if dtype is None:
@@ -309,7 +317,8 @@ class Tensor:
         return self
 
     def cuda(self, *args, **kwargs):
-        raise RuntimeError("chainrule runs on the CPU (NumPy); there is no CUDA device")
+        from .device import check_device
+        check_device("cuda")
 
     def contiguous(self):
         if self._data.flags.c_contiguous:

@@ -70,3 +70,12 @@ def test_trainer_distributed_rejects_a_sampler_it_cannot_split():
     shards = sync.shard(DataLoader(data, batch_size=4, shuffle=True), True)
     assert len(shards.sampler) == 5 and shards.batch_size == 4
     assert sync.shard(DataLoader(data, batch_size=4), False).sampler._index_array().tolist() == [0, 2, 4, 6, 8]
+
+
+def test_torch_nn_names():
+    from chainrule.distributed import SyncBatchNorm
+    assert nn.parallel.DistributedDataParallel is DistributedDataParallel
+    assert nn.SyncBatchNorm is SyncBatchNorm
+    DistributedDataParallel(nn.Linear(2, 2), gradient_as_bucket_view=True, static_graph=True)
+    with pytest.raises(TypeError, match="static_graph must be True or False, got 'yes'"):
+        DistributedDataParallel(nn.Linear(2, 2), static_graph="yes")

@@ -455,16 +455,31 @@ def test_conv_transpose_rejects_other_padding_modes():
 # ------------------------------------------------------------------------------------------------ errors
 def test_layer_input_shape_errors():
     conv = nn.Conv2d(3, 4, 3)
-    with pytest.raises(ShapeError, match=r"Conv2d: expected input of shape \(N, 3, H, W\) or \(3, H, W\), "
-                                         r"got \(2, 4, 8, 8\)"):
+    with pytest.raises(ShapeError, match=r"Conv2d: expected 3 input channels, got 4 "
+                                         r"\(input of shape \(2, 4, 8, 8\); expected input of shape \(N, 3, H, W\) or \(3, H, W\); in_channels=3\)"):
         conv(cr.zeros(2, 4, 8, 8))
+    with pytest.raises(ShapeError, match=r"Conv2d: expected 3 input channels, got 2"):
+        conv(cr.zeros(2, 8, 8))
     with pytest.raises(ShapeError, match=r"Conv2d: expected input of shape \(N, 3, H, W\) or \(3, H, W\), "
                                          r"got \(8, 8\)"):
         conv(cr.zeros(8, 8))
-    with pytest.raises(ShapeError, match=r"Conv1d: expected input of shape \(N, 2, L\) or \(2, L\), got \(2, 3, 5\)"):
+    with pytest.raises(ShapeError, match=r"Conv1d: expected 2 input channels, got 3 \(input of shape \(2, 3, 5\); "
+                                         r"expected input of shape \(N, 2, L\) or \(2, L\)"):
         nn.Conv1d(2, 3, 3)(cr.zeros(2, 3, 5))
-    with pytest.raises(ShapeError, match=r"ConvTranspose2d: expected input of shape \(N, 4, H, W\)"):
+    with pytest.raises(ShapeError, match=r"ConvTranspose2d: expected 4 input channels, got 2 .*\(N, 4, H, W\)"):
         nn.ConvTranspose2d(4, 2, 3)(cr.zeros(1, 2, 5, 5))
+    with pytest.raises(ShapeError, match=r"ConvTranspose1d: expected 4 input channels, got 2"):
+        nn.ConvTranspose1d(4, 2, 3)(cr.zeros(1, 2, 5))
+    with pytest.raises(ShapeError, match=r"ConvTranspose1d: expected input of shape \(N, 4, L\) or \(4, L\), "
+                                         r"got \(1, 2, 5, 5\)"):
+        nn.ConvTranspose1d(4, 2, 3)(cr.zeros(1, 2, 5, 5))
+
+
+def test_conv_wrong_constructor_argument_names_the_layer():
+    with pytest.raises(TypeError, match=r"^Conv2d\.__init__\(\) got an unexpected keyword argument 'kernel'$"):
+        nn.Conv2d(3, 4, kernel=3)
+    with pytest.raises(TypeError, match=r"^ConvTranspose1d\.__init__\(\) got an unexpected keyword argument"):
+        nn.ConvTranspose1d(3, 4, kernel=3)
 
 
 def test_functional_errors_name_op_shapes_and_fix():

@@ -208,6 +208,37 @@ def test_cross_entropy_errors():
         F.cross_entropy(x, cr.tensor([0, 1, 2]), weight=cr.ones(3))
 
 
+def test_cross_entropy_refuses_integer_logits():
+    """Integer logits gave a truncated integer loss (tensor(3) for 3.1597); PyTorch raises."""
+    x, t = cr.tensor([[1, 2, 3], [3, 2, 1]]), cr.tensor([0, 1])
+    with pytest.raises(TypeError, match=r"cross_entropy: input must be floating point .*int64 of shape "
+                                        r"\(2, 3\)\. Fix: input.float\(\)"):
+        F.cross_entropy(x, t)
+    with pytest.raises(TypeError, match="floating point"):
+        nn.CrossEntropyLoss()(x, cr.tensor([[0.2, 0.3, 0.5], [1.0, 0.0, 0.0]]))
+    with pytest.raises(TypeError, match=r"nll_loss: input must be floating point"):
+        F.nll_loss(x, t)
+    lse = np.log(np.exp([1.0, 2.0, 3.0]).sum())                              # both rows' log-sum-exp
+    assert np.isclose(F.cross_entropy(x.double(), t).item(), ((lse - 1) + (lse - 2)) / 2)
+
+
+@pytest.mark.parametrize("x, t", [((3, 4), (3,)), ((2, 4, 5), (2, 5)), ((4,), ())])
+def test_cross_entropy_float_class_indices_say_use_long(x, t):
+    with pytest.raises(TypeError, match=r"class indices, which must be integers .* Fix: target.long\(\)"):
+        F.cross_entropy(cr.randn(*x), cr.zeros(*t))
+
+
+@pytest.mark.parametrize("eps", [-0.1, 1.5])
+def test_cross_entropy_label_smoothing_outside_0_1_raises(eps):
+    x = cr.randn(3, 4)
+    with pytest.raises(ValueError, match=f"label_smoothing must be between 0.0 and 1.0, got {eps}"):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]), label_smoothing=eps)
+    with pytest.raises(ValueError, match="label_smoothing must be between 0.0 and 1.0"):
+        nn.CrossEntropyLoss(label_smoothing=eps)(x, cr.softmax(cr.randn(3, 4), 1))
+    for ok in (0.0, 1.0):
+        F.cross_entropy(x, cr.tensor([0, 1, 2]), label_smoothing=ok)
+
+
 NLL_CASES = [({}, (5, 4)), ({"weight": True}, (5, 4)), ({"ignore_index": 1}, (6, 3)),
              ({"weight": True, "ignore_index": 0}, (3, 4, 2)), ({}, (4,))]
 
@@ -430,6 +461,63 @@ def test_loss_module_reprs_and_legacy_arguments():
         assert nn.L1Loss(reduce=False).reduction == torch.nn.L1Loss(reduce=False).reduction
     with pytest.raises(ValueError, match="reduction must be"):
         F.mse_loss(cr.randn(3), cr.randn(3), reduction="avg")
+
+
+LEGACY = [({"reduce": False}, "none"), ({"size_average": False}, "sum"), ({"size_average": True}, "mean"),
+          ({"reduce": True, "size_average": False}, "sum"), ({"reduce": False, "size_average": True}, "none")]
+
+
+@pytest.mark.parametrize("legacy, meaning", LEGACY)
+def test_legacy_reduce_and_size_average_follow_pytorch_with_its_warning(legacy, meaning):
+    """The deprecated flags override ``reduction`` (PyTorch's rule), with PyTorch's deprecation warning."""
+    x, y, t = cr.randn(4, 3), cr.randn(4, 3), cr.tensor([0, 2, 1, 1])
+    cases = [(F.mse_loss, nn.MSELoss, (x, y)), (F.l1_loss, nn.L1Loss, (x, y)),
+             (F.cross_entropy, nn.CrossEntropyLoss, (x, t)), (F.nll_loss, nn.NLLLoss, (F.log_softmax(x, 1), t)),
+             (F.kl_div, nn.KLDivLoss, (F.log_softmax(x, 1), F.softmax(y, 1)))]
+    warning = f"please use reduction='{meaning}' instead"
+    for fn, module, args in cases:
+        expected = fn(*args, reduction=meaning).numpy()
+        with pytest.warns(UserWarning, match=warning):
+            got = fn(*args, reduction="sum" if meaning != "sum" else "none", **legacy)   # overridden
+        np.testing.assert_allclose(got.numpy(), expected, err_msg=fn.__name__)
+        with pytest.warns(UserWarning, match=warning):
+            m = module(**legacy)
+        assert m.reduction == meaning
+        np.testing.assert_allclose(m(*args).numpy(), expected, err_msg=module.__name__)
+
+
+@pytest.mark.parametrize("kw", [{"reduce": "sum"}, {"size_average": "mean"}])
+def test_legacy_flag_given_a_reduction_name_raises(kw):
+    """reduce='sum' used to return the mean without a word (a string is truthy): say to use reduction=."""
+    (name, value), = kw.items()
+    with pytest.raises(TypeError, match=f"{name}='{value}'.* Fix: pass reduction='{value}' instead"):
+        F.mse_loss(cr.randn(3), cr.randn(3), **kw)
+    with pytest.raises(TypeError, match=f"reduction='{value}'"):
+        nn.CrossEntropyLoss(**kw)
+
+
+@pytest.mark.parametrize("module", [nn.L1Loss, nn.MSELoss, nn.BCELoss, nn.CrossEntropyLoss, nn.KLDivLoss,
+                                    nn.HuberLoss, nn.BCEWithLogitsLoss, nn.CosineEmbeddingLoss])
+def test_unknown_loss_arguments_raise_naming_the_loss(module):
+    with pytest.raises(TypeError, match=rf"^{module.__name__}\.__init__\(\) got an unexpected keyword "
+                                        rf"argument 'reduse'"):
+        module(reduse="sum")
+    with pytest.raises(TypeError, match="unexpected keyword argument 'reduse'"):
+        F.mse_loss(cr.randn(3), cr.randn(3), reduse="sum")
+
+
+@needs_torch
+@pytest.mark.parametrize("legacy, meaning", LEGACY)
+def test_legacy_arguments_match_torch(legacy, meaning):
+    x, y = _r(4, 3), _r(4, 3, seed=1)
+    with warnings.catch_warnings(record=True) as wc:
+        warnings.simplefilter("always")
+        got = F.mse_loss(cr.tensor(x), cr.tensor(y), **legacy).numpy()
+    with warnings.catch_warnings(record=True) as wt:
+        warnings.simplefilter("always")
+        want = TF.mse_loss(torch.tensor(x), torch.tensor(y), **legacy).numpy()
+    np.testing.assert_allclose(got, want)
+    assert [str(w.message) for w in wc] == [str(w.message) for w in wt]
 
 
 def test_losses_train_a_float32_model():

@@ -403,3 +403,22 @@ def test_buffer_assignment_matches_torch():
     assert list(cm.state_dict()) == list(tm.state_dict()) == ["w", "a"]
     np.testing.assert_array_equal(cm.a.numpy(), 5.0)
     assert not cm.a.requires_grad
+
+
+def test_wrong_constructor_argument_names_the_public_class():
+    """Layers whose constructor comes from a private base (Conv2d from _Conv, MSELoss from _Loss, ...)
+    name themselves in a binding TypeError, as PyTorch's do; a TypeError raised inside a constructor passes
+    through unchanged."""
+    import inspect
+    inherited = [c for c in vars(nn).values() if inspect.isclass(c) and issubclass(c, nn.Module)
+                 and not c.__name__.startswith("_")
+                 and any(b.__name__.startswith("_") and "__init__" in vars(b) for b in c.__mro__[1:]
+                         if b is not nn.Module and issubclass(b, nn.Module))]
+    assert {"Conv2d", "MSELoss", "BatchNorm2d", "Dropout"} <= {c.__name__ for c in inherited}
+    for cls in inherited:
+        with pytest.raises(TypeError, match=rf"^{cls.__name__}\.__init__\(\) got an unexpected keyword "
+                                            rf"argument 'no_such_option'$"):
+            cls(no_such_option=1)
+    with pytest.raises(TypeError, match=r"^Conv2d\.__init__\(\) missing 2 required positional arguments"):
+        nn.Conv2d(3)
+    assert str(inspect.signature(nn.Conv2d)).startswith("(in_channels, out_channels, kernel_size, stride=1")

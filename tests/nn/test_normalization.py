@@ -190,7 +190,8 @@ def test_groupnorm_gradcheck_and_errors():
     assert cr.autograd.gradgradcheck(lambda x: F.group_norm(x, 2), [x])
     with pytest.raises(ValueError, match="divisible"):
         nn.GroupNorm(3, 4)
-    with pytest.raises(RuntimeError, match=r"expected an input of shape \(N, 4, \*\), got \(2, 6\)"):
+    with pytest.raises(RuntimeError, match=r"expected 4 input channels \(num_channels\) at dim 1, got 6 "
+                                           r"\(input of shape \(2, 6\)\)"):
         nn.GroupNorm(2, 4)(cr.randn(2, 6))
 
 
@@ -298,8 +299,15 @@ def test_batchnorm_errors():
         nn.BatchNorm2d(3)(cr.randn(2, 3, 4))
     with pytest.raises(RuntimeError, match=r"BatchNorm1d: expected a 2D \(N, C\) or 3D \(N, C, L\) input"):
         nn.BatchNorm1d(3)(cr.randn(2, 3, 4, 5))
-    with pytest.raises(RuntimeError, match=r"num_features=3 channels at dim 1, got shape \(2, 4\)"):
+    with pytest.raises(RuntimeError, match=r"BatchNorm1d: expected 3 input channels \(num_features\) at dim 1, "
+                                           r"got 4 \(input of shape \(2, 4\)\)"):
         nn.BatchNorm1d(3)(cr.randn(2, 4))
+    with pytest.raises(RuntimeError, match=r"BatchNorm2d: expected 3 input channels \(num_features\) at dim 1, "
+                                           r"got 2"):
+        nn.BatchNorm2d(3)(cr.randn(2, 2, 4, 4))
+    with pytest.raises(RuntimeError, match=r"GroupNorm: expected 4 input channels \(num_channels\) at dim 1, "
+                                           r"got 6 \(input of shape \(4, 6, 2\)\)"):
+        nn.GroupNorm(2, 4)(cr.randn(4, 6, 2))
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3)(cr.randn(1, 3))
     bn = nn.BatchNorm1d(3).eval()

@@ -69,12 +69,14 @@ def compare(cmod, tmod, x, train, call_c=None, call_t=None, float_masks=(), **kw
     tmod.zero_grad()
 
 
-ACTS = {"relu": ("relu", "relu"), "gelu": ("gelu", "gelu"), "F.gelu": (F.gelu, torch.nn.functional.gelu),
-        "GELU()": (nn.GELU(), torch.nn.GELU()), "silu": (F.silu, torch.nn.functional.silu)}
+# built on use, not at import: without torch this module must still collect (its tests then skip)
+ACTS = {"relu": lambda: ("relu", "relu"), "gelu": lambda: ("gelu", "gelu"),
+        "F.gelu": lambda: (F.gelu, torch.nn.functional.gelu), "GELU()": lambda: (nn.GELU(), torch.nn.GELU()),
+        "silu": lambda: (F.silu, torch.nn.functional.silu)}
 
 
 def _layer_pair(d_model=8, nhead=2, dim_ff=12, dropout=0.0, act="relu", seed=0, **kw):
-    ca, ta = ACTS[act]
+    ca, ta = ACTS[act]()
     t = torch.nn.TransformerEncoderLayer(d_model, nhead, dim_ff, dropout, activation=ta, **kw)
     c = nn.TransformerEncoderLayer(d_model, nhead, dim_ff, dropout, activation=ca, **kw).double()
     _randomise(t, seed)

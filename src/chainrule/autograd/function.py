@@ -283,6 +283,14 @@ class Op(Function):
             ctx._trace = traceback.extract_stack()[:-2]
         return result
 
+    def name(self):
+        """PyTorch's name for this node (``MulBackward0``, ``AddmmBackward0``...): see ``names.py``."""
+        named = self.__dict__.get("_name")          # set by ops built from others (mean: MeanBackward0)
+        if named:
+            return named
+        from .names import torch_name
+        return torch_name(self)
+
     @classmethod
     def explain_error(cls, exc, inputs, params):
         """Turn a NumPy error from deep inside into one that names the op, the inputs and the fix."""

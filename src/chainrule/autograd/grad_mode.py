@@ -1,20 +1,25 @@
-"""Global switches of the engine: is the graph being recorded, is anomaly detection on.
+"""Switches of the engine: is the graph being recorded, is anomaly detection on - per thread, as in PyTorch.
 
-Both are plain module-level flags (read on every op, so they must be cheap). ``no_grad`` & co. work as
-context managers and as decorators, like PyTorch's.
+``STATE`` is thread-local: ``no_grad`` in one thread (or the engine switching recording off while it runs a
+backward pass) never changes what another thread records. A new thread starts with recording on and anomaly
+detection off, whatever the thread that started it had. The flags are read on every op, so they stay plain
+attributes: a ``threading.local`` subclass whose class attributes are the defaults (a thread that never
+sets a flag reads the class attribute; no per-thread ``__init__`` runs on the hot path).
+
+What is deliberately *not* per thread (as in PyTorch): the default dtype (``set_default_dtype``), the global
+random generator (``manual_seed``) and global optimizer step hooks - process-wide settings, not part of one
+computation. ``no_grad`` & co. work as context managers and as decorators, like PyTorch's.
 """
 import functools
+import threading
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode"]
 
 
-class _State:
-    __slots__ = ("grad_enabled", "anomaly", "anomaly_check_nan")
-
-    def __init__(self):
-        self.grad_enabled = True
-        self.anomaly = False
-        self.anomaly_check_nan = True
+class _State(threading.local):
+    """Per-thread engine switches; the class attributes are every new thread's starting values."""
+    grad_enabled = True
+    anomaly = False
 
 
 STATE = _State()

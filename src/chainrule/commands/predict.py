@@ -1,6 +1,6 @@
 """chainrule predict RUN_DIR INPUT...: the trained model's classes and probabilities for new inputs.
 
-    chainrule predict runs/mnist-mlp-20260101-120000 digit.png        a picture (needs Pillow: "chainrule[image]")
+    chainrule predict runs/mnist-mlp-20260101-120000 digit.png        a picture (needs Pillow: "chainrule[vision]")
     chainrule predict runs/mnist-mlp-20260101-120000 batch.npy        an array of inputs
 
 Images are turned into what the model was trained on: grayscale, resized to the dataset's size (28x28 for
@@ -24,7 +24,7 @@ def _from_image(path, info):
     try:
         from PIL import Image
     except ImportError:
-        raise ConfigError(f'{path}: reading images needs Pillow (pip install "chainrule[image]"); or pass a '
+        raise ConfigError(f'{path}: reading images needs Pillow (pip install "chainrule[vision]"); or pass a '
                           f'.npy array') from None
     if info.pixel_max is None:
         raise ConfigError(f"{path}: the run's dataset {info.name!r} is not images; pass a .npy of points")

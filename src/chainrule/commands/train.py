@@ -70,6 +70,8 @@ class _MetricNames:
 
     def __init__(self, get_metric, names):
         self.get_metric, self.names = get_metric, [n for n in names if " " not in n]
+        self.shown = ["accuracy", "top5 (any k)", "precision", "recall", "f1 (also _micro, _weighted, "
+                      "_per_class, _binary)", "confusion_matrix", "mse", "mae", "r2"]
 
     def __contains__(self, name):
         try:
@@ -162,7 +164,22 @@ def _callbacks(args, out):
         cbs.append(TensorBoard(os.path.join(out, "tensorboard")))
     except ImportError as e:
         notes.append(f"TensorBoard events skipped: {str(e).splitlines()[0]}")
-    return cbs, notes
+    monitor = None
+    if args.monitor:
+        from ..insight import GradientMonitor
+        monitor = GradientMonitor(every=args.monitor_every, verbose=not args.quiet)
+        cbs.insert(0, monitor)
+    return cbs, notes, monitor
+
+
+def _monitor_report(monitor, out, files, notes):
+    """The monitor's gradient-flow picture in the run folder (its alarms are in history.alarms)."""
+    try:
+        monitor.plot_gradient_flow(os.path.join(out, "gradient_flow.png"))
+        files.append(("gradient_flow.png", "each layer's gradient norm over training (--monitor)"))
+    except ImportError as e:
+        notes.append(f"gradient_flow.png skipped: {e}")
+    notes.append(monitor.summary().splitlines()[0] if monitor.records else "gradient monitor: no sampled step")
 
 
 def _summary(cfg, data, history, seconds, out, files, notes, n_params):
@@ -281,7 +298,9 @@ def run(args):
         print(f"chainrule {cr.__version__}: training {_describe_model(cfg)} on {data.name} - "
               + "; ".join(data.notes) + f"; {cfg['train']['epochs']} epoch(s), batch {cfg['train']['batch_size']}, "
               f"{cfg['optimizer']['name']} lr {cfg['optimizer']['lr']} -> {out}{os.sep}", flush=True)
-    callbacks, notes = _callbacks(args, out) if lead else ([], [])   # rank 0 writes the event files
+    # TensorBoard and the gradient monitor on rank 0 (it writes their files; the gradients it sees there are
+    # the averaged ones, the same on every rank)
+    callbacks, notes, monitor = _callbacks(args, out) if lead else ([], [], None)
     trainer = Trainer(model, optimizer, loss_fn, metrics=cfg["train"]["metrics"], scheduler=scheduler,
                       callbacks=callbacks, seed=cfg["seed"], log_dir=out, verbose=0 if args.quiet else 1,
                       distributed=distributed)
@@ -302,6 +321,8 @@ def run(args):
         files.append(("curves.png", "loss and metrics per epoch"))
     else:
         notes.append(MISSING)
+    if monitor is not None:
+        _monitor_report(monitor, out, files, notes)
     if os.path.isdir(os.path.join(out, "tensorboard")):
         files.append(("tensorboard/", f"TensorBoard events (tensorboard --logdir {out})"))
     print(_summary(cfg, data, history, seconds, out, files, notes, sum(p.numel() for p in model.parameters())),
@@ -339,6 +360,11 @@ def register(subparsers):
                         "(repeatable; applied last)")
     p.add_argument("--resume", metavar="RUN_DIR", help="continue an earlier run in its folder (its config, "
                                                        "its checkpoint; --epochs sets the new total)")
+    p.add_argument("--monitor", action="store_true",
+                   help="watch gradients and activations (chainrule.insight.GradientMonitor): alarms in plain "
+                        "words in the summary, gradient_flow.png in the run folder")
+    p.add_argument("--monitor-every", type=positive_int, default=10, metavar="N",
+                   help="with --monitor: sample every N optimiser steps")
     p.add_argument("--quiet", action="store_true", help="no progress output, only the final summary")
     p.set_defaults(func=_dispatch)
 
@@ -352,8 +378,9 @@ def _dispatch(args):
 
 def _resume(args):
     run_dir = args.resume
-    ckpt = next((os.path.join(run_dir, n) for n in ("interrupted.safetensors", "checkpoint.safetensors")
-                 if os.path.isfile(os.path.join(run_dir, n))), None)
+    found = [os.path.join(run_dir, n) for n in ("interrupted.safetensors", "checkpoint.safetensors")
+             if os.path.isfile(os.path.join(run_dir, n))]
+    ckpt = max(found, key=os.path.getmtime) if found else None      # the newer: Ctrl-C's, or the end's
     if not os.path.isfile(os.path.join(run_dir, "config.toml")) or ckpt is None:
         raise ConfigError(f"--resume {run_dir!r}: not a run folder (needs config.toml and checkpoint.safetensors "
                           f"or interrupted.safetensors)")

@@ -3,10 +3,13 @@
 Layout: 2 zero bytes, a type code, the number of dimensions ``d``; then ``d`` big-endian uint32 sizes; then
 the values, big-endian, row-major. ``read_idx`` checks the magic, the type code, and that the data is exactly
 ``prod(sizes) * itemsize`` bytes (a truncated or padded file is rejected). A gzip-compressed file (detected
-by its first bytes, whatever its name) is decompressed first (zlib checks its CRC-32 and length); a truncated
-or corrupted gzip stream is reported as such.
+by its first bytes, whatever its name) is decompressed as a stream (zlib checks its CRC-32 and length): the
+header is read and checked first, and decompression stops one byte past the size it declares, so a gzip bomb
+costs at most what its header claims - and a header claiming more than deflate can expand the file to
+(1032:1) is refused before any of the body is decompressed. Truncated or corrupted gzip streams are errors.
 """
 import gzip
+import io
 import math
 import os
 import zlib
@@ -20,7 +23,9 @@ _TYPES = {0x08: np.dtype(">u1"), 0x09: np.dtype(">i1"), 0x0B: np.dtype(">i2"), 0
           0x0D: np.dtype(">f4"), 0x0E: np.dtype(">f8")}
 _CODES = {dt.newbyteorder("="): code for code, dt in _TYPES.items()}
 _GZIP_MAGIC = b"\x1f\x8b"
-
+_MAX_DIMS = 64 if np.lib.NumpyVersion(np.__version__) >= "2.0.0" else 32     # NumPy's limit on ndim
+_DEFLATE_MAX_RATIO = 1032            # deflate never expands n compressed bytes to more than 1032 n (zlib FAQ)
+_CHUNK = 1 << 20
 
 class IDXError(ValueError):
     """An IDX file that is not what it claims to be (bad magic, truncated, trailing bytes, bad gzip)."""
@@ -33,35 +38,64 @@ def read_idx(path, data=None):
     path = os.fspath(path)
     if data is None:
         with open(path, "rb") as fh:
+            if fh.read(2) != _GZIP_MAGIC:        # raw: the header is checked against the size before the body
+                fh.seek(0)
+                return _read(fh.read, os.fstat(fh.fileno()).st_size, path)
+            fh.seek(0)
             data = fh.read()
     if data[:2] == _GZIP_MAGIC:
-        data = _gunzip(data, path)
-    return _parse(data, path)
+        stream = _GunzipStream(data, path)
+        arr = _read(stream.read, None, path, compressed=len(data))
+        if stream.read(1).size:
+            raise IDXError(f"{path}: the gzip stream holds more bytes than the IDX header declares (decompression "
+                           f"stopped there); the header and the data disagree, or the file is a gzip bomb. Fix: "
+                           f"delete it and download it again")
+        return arr
+    return _read(io.BytesIO(data).read, len(data), path)
 
 
-def _gunzip(data, path):
-    """Decompress a gzip file's bytes (zlib checks the CRC-32 and length trailer); truncated or corrupted
-    streams are errors."""
-    try:
-        d = zlib.decompressobj(wbits=31)
-        out = d.decompress(data)
-        if not d.eof:
-            raise IDXError(f"{path}: truncated gzip file: the compressed stream ends before its end marker "
-                           f"({len(data)} bytes on disk). Fix: delete it and download it again")
-        if d.unused_data:                       # several gzip members (legal, rare): let gzip join them
-            out = gzip.decompress(data)
-        return out
-    except (EOFError, gzip.BadGzipFile, zlib.error) as e:
-        raise IDXError(f"{path}: corrupted gzip data ({type(e).__name__}: {e}). Fix: delete the file and "
-                       f"download it again") from None
+class _GunzipStream:
+    """``read(n)``: the next (up to) n decompressed bytes of a gzip file, decompressing only as far as asked.
+    Several members are joined, as gzip does; zlib checks each member's CRC-32 and length."""
+
+    def __init__(self, data, path):
+        self.path = path
+        self.pending = memoryview(data)          # compressed input not yet consumed
+        self.d = zlib.decompressobj(wbits=31)
+
+    def read(self, n):
+        out, got = np.empty(n, np.uint8), 0     # filled in place: no list of chunks joined at the end
+        try:
+            while got < n:
+                if self.d.eof:
+                    rest = self.d.unused_data
+                    if not rest:
+                        break                    # the end of the last member: fewer than n bytes exist
+                    if rest[:2] != _GZIP_MAGIC:
+                        raise IDXError(f"{self.path}: corrupted gzip data ({len(rest)} bytes of garbage after the "
+                                       f"compressed stream). Fix: delete the file and download it again")
+                    self.d, self.pending = zlib.decompressobj(wbits=31), memoryview(rest)
+                before = len(self.pending)
+                chunk = self.d.decompress(self.pending, min(n - got, _CHUNK))
+                self.pending = memoryview(self.d.unconsumed_tail)
+                if not chunk and not self.d.eof and len(self.pending) == before:
+                    raise IDXError(f"{self.path}: truncated gzip file: the compressed stream ends before its end "
+                                   f"marker. Fix: delete it and download it again")
+                out[got:got + len(chunk)] = np.frombuffer(chunk, np.uint8)
+                got += len(chunk)
+        except zlib.error as e:
+            raise IDXError(f"{self.path}: corrupted gzip data (zlib.error: {e}). Fix: delete the file and "
+                           f"download it again") from None
+        return out[:got]
 
 
-def _parse(data, path):
-    """The IDX payload in ``data`` (bytes) -> a NumPy array; the header must match the length exactly."""
-    if len(data) < 4:
-        raise IDXError(f"{path}: truncated IDX file: {len(data)} bytes, not even the 4-byte magic number. "
+def _read(read, size, path, compressed=None):
+    """Parse an IDX payload from ``read(n)``. ``size``: the payload's length when known (raw files);
+    ``compressed``: the gzip file's length otherwise (bounds what the header may claim)."""
+    magic = bytes(read(4))
+    if len(magic) < 4:
+        raise IDXError(f"{path}: truncated IDX file: {len(magic)} bytes, not even the 4-byte magic number. "
                        f"Fix: delete it and download it again")
-    magic = data[:4]
     if magic[:2] == _GZIP_MAGIC:
         raise IDXError(f"{path}: the file is gzip-compressed twice (it starts with a gzip header after "
                        f"decompressing); decompress it once")
@@ -72,22 +106,39 @@ def _parse(data, path):
     dtype, ndim = _TYPES[magic[2]], magic[3]
     if ndim == 0:
         raise IDXError(f"{path}: IDX header declares 0 dimensions")
+    if ndim > _MAX_DIMS:
+        raise IDXError(f"{path}: IDX header declares {ndim} dimensions; at most {_MAX_DIMS} are supported (NumPy's "
+                       f"limit; real IDX files have 1 to 4). The file is corrupted or not an IDX file")
+    raw_dims = read(4 * ndim)
     header = 4 + 4 * ndim
-    if len(data) < header:
+    if len(raw_dims) < 4 * ndim:
+        have = 4 + len(raw_dims) if size is None else size
         raise IDXError(f"{path}: truncated IDX file: the header declares {ndim} dimensions ({header} header "
-                       f"bytes) but the file has {len(data)} bytes. Fix: delete it and download it again")
-    dims = tuple(int(d) for d in np.frombuffer(data, dtype=">u4", count=ndim, offset=4))
+                       f"bytes) but the file has {have} bytes. Fix: delete it and download it again")
+    dims = tuple(int(d) for d in np.frombuffer(raw_dims, dtype=">u4"))
     expected = math.prod(dims) * dtype.itemsize
-    got = len(data) - header
     shape = "x".join(map(str, dims))
-    if got < expected:
+    if size is not None:
+        got = size - header
+        if got < expected:
+            raise IDXError(f"{path}: truncated IDX file: the header promises {shape} {dtype.name} values "
+                           f"({expected} bytes) but only {got} bytes follow. Fix: delete it and download it again")
+        if got > expected:
+            raise IDXError(f"{path}: {got - expected} unexpected bytes after the {shape} {dtype.name} values the "
+                           f"header declares ({expected} bytes); the header and the data disagree. Fix: delete "
+                           f"the file and download it again")
+    elif header + expected > _DEFLATE_MAX_RATIO * compressed + 1024:
+        raise IDXError(f"{path}: the IDX header declares {shape} {dtype.name} values ({expected} bytes), more "
+                       f"than a {compressed}-byte gzip file can hold (deflate expands at most "
+                       f"{_DEFLATE_MAX_RATIO}:1): truncated or corrupted file. Fix: delete it and download it again")
+    body = read(expected)
+    if len(body) < expected:                    # only a compressed stream gets here
         raise IDXError(f"{path}: truncated IDX file: the header promises {shape} {dtype.name} values "
-                       f"({expected} bytes) but only {got} bytes follow. Fix: delete it and download it again")
-    if got > expected:
-        raise IDXError(f"{path}: {got - expected} unexpected bytes after the {shape} {dtype.name} values the "
-                       f"header declares ({expected} bytes); the header and the data disagree. Fix: delete "
-                       f"the file and download it again")
-    arr = np.frombuffer(data, dtype=dtype, offset=header).reshape(dims)
+                       f"({expected} bytes) but the decompressed data ends after {len(body)} bytes. Fix: delete "
+                       f"it and download it again")
+    arr = np.frombuffer(body, dtype=dtype).reshape(dims)
+    if dtype.isnative and arr.flags.writeable:       # bytes decompressed into our own buffer: no copy needed
+        return arr
     return arr.astype(dtype.newbyteorder("="))       # a writable native-order copy
 
 

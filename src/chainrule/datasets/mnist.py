@@ -139,6 +139,10 @@ class MNIST(Dataset):
         if images.dtype != np.uint8 or images.ndim != 3:
             raise IDXError(f"{paths[0]}: expected N x H x W uint8 images, got {images.ndim}-d {images.dtype} "
                            f"of shape {images.shape}. Fix: check that this is the images file")
+        if images.shape[1:] != (28, 28):            # a raw file has no md5 to vouch for it: check what it declares
+            raise IDXError(f"{paths[0]}: {self._name()} images are 28 x 28, but this file declares "
+                           f"{images.shape[1]} x {images.shape[2]} images (shape {images.shape}). Fix: check that "
+                           f"this is the {self._name()} images file, or delete it and download it again")
         if labels.dtype != np.uint8 or labels.ndim != 1:
             raise IDXError(f"{paths[1]}: expected N uint8 labels, got {labels.ndim}-d {labels.dtype} of shape "
                            f"{labels.shape}. Fix: check that this is the labels file")

@@ -50,13 +50,17 @@ class DistributedDataParallel(Module):
 
     ``broadcast_buffers``: rank 0's buffers (BatchNorm running statistics) are copied to every rank before
     each training forward. ``bucket_cap_mb``: size of one gradient bucket. ``find_unused_parameters``: both
-    values work - parameters that got no gradient are always handled. ``check_every``: every N training
+    values work - parameters that got no gradient are always handled. ``gradient_as_bucket_view``: both
+    values work - after the first average ``.grad`` is a view of its bucket either way (PyTorch's memory
+    saving). ``static_graph``: a hint PyTorch uses to skip its unused-parameter search; chainrule's costs
+    nothing, so both values behave the same. ``check_every``: every N training
     forwards, verify the replicas still hold identical parameters (0: never). ``device_ids``,
     ``output_device``, ``dim``, ``process_group`` exist for PyTorch code; only their CPU/world defaults are
     supported."""
 
     def __init__(self, module, device_ids=None, output_device=None, dim=0, broadcast_buffers=True,
-                 process_group=None, bucket_cap_mb=25, find_unused_parameters=False, *, check_every=0):
+                 process_group=None, bucket_cap_mb=25, find_unused_parameters=False, gradient_as_bucket_view=False,
+                 static_graph=False, *, check_every=0):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a chainrule nn.Module, got {type(module).__name__}")
@@ -68,6 +72,11 @@ class DistributedDataParallel(Module):
                                  f"the CPU, one world of MPI.COMM_WORLD, batches split along dim 0); leave it out")
         if not (isinstance(bucket_cap_mb, (int, float)) and bucket_cap_mb > 0):
             raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be a positive number, got {bucket_cap_mb!r}")
+        for name, value in (("gradient_as_bucket_view", gradient_as_bucket_view), ("static_graph", static_graph),
+                            ("find_unused_parameters", find_unused_parameters),
+                            ("broadcast_buffers", broadcast_buffers)):
+            if not isinstance(value, bool):
+                raise TypeError(f"DistributedDataParallel: {name} must be True or False, got {value!r}")
         if not (isinstance(check_every, int) and check_every >= 0):
             raise ValueError(f"DistributedDataParallel: check_every must be an int >= 0, got {check_every!r}")
         self.module = module

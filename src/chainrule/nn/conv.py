@@ -104,15 +104,18 @@ class _ConvNd(Module):
         return s
 
     def _check_input(self, x):
-        """Clear error naming the layer, the expected shape and the got shape."""
+        """Clear error naming the layer, the expected shape and the got shape (and the channel counts when
+        only those differ)."""
         nd = self._nd
-        sp = ("L",) if nd == 1 else ("H", "W")
-        ok = hasattr(x, "ndim") and x.ndim in (nd + 1, nd + 2) and x.shape[-nd - 1] == self.in_channels
-        if not ok:
-            c = self.in_channels
+        c = self.in_channels
+        sp = ", ".join(("L",) if nd == 1 else ("H", "W"))
+        expected = f"expected input of shape (N, {c}, {sp}) or ({c}, {sp})"
+        if not hasattr(x, "ndim") or x.ndim not in (nd + 1, nd + 2):
             got = tuple(x.shape) if hasattr(x, "shape") else type(x).__name__
-            raise ShapeError(f"{type(self).__name__}: expected input of shape (N, {c}, {', '.join(sp)}) or "
-                             f"({c}, {', '.join(sp)}), got {got}")
+            raise ShapeError(f"{type(self).__name__}: {expected}, got {got}")
+        if x.shape[-nd - 1] != c:
+            raise ShapeError(f"{type(self).__name__}: expected {c} input channels, got {x.shape[-nd - 1]} "
+                             f"(input of shape {tuple(x.shape)}; {expected}; in_channels={c})")
 
 
 class _Conv(_ConvNd):

@@ -16,6 +16,13 @@ from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import pad
 from ..ops.unary import elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
 
+# autocast: matmul-like ops compute in reduced precision, losses in float32 (free when autocast is off)
+from ..amp.autocast_mode import float32_precision as _fp32, lower_precision as _lower  # noqa: E402
+linear, conv1d, conv2d = _lower(linear), _lower(conv1d), _lower(conv2d)
+cross_entropy, nll_loss, mse_loss = _fp32(cross_entropy), _fp32(nll_loss), _fp32(mse_loss)
+binary_cross_entropy, binary_cross_entropy_with_logits = _fp32(binary_cross_entropy), _fp32(
+    binary_cross_entropy_with_logits)
+
 __all__ = [
     # linear, activations
     "linear", "bilinear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",

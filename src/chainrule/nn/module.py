@@ -4,6 +4,7 @@ Assigning a Parameter, a Module or a buffer to an attribute registers it, so ``p
 ``state_dict()``, ``train()/eval()`` and ``zero_grad()`` find it. State-dict names are the attribute paths
 ("fc1.weight"), identical to PyTorch's for the same model, so weights move between the two.
 """
+import functools
 import weakref
 from collections import OrderedDict, namedtuple
 
@@ -46,6 +47,30 @@ class Module:
     training: bool
     _version = 1
     _hooked = False        # True while some hook is registered on this module (see __call__)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        inherited = cls.__init__
+        if cls.__name__.startswith("_") or "__init__" in cls.__dict__ \
+                or not inherited.__qualname__.startswith("_"):
+            return
+        # A public layer that takes its constructor from a private base (Conv2d from _Conv, MSELoss from
+        # _Loss): give it an __init__ of its own, so a wrong argument is reported against the class the user
+        # called - "Conv2d.__init__() got an unexpected keyword argument 'kernel'", as PyTorch says - and not
+        # against the base.
+        name = f"{cls.__qualname__}.__init__"
+
+        @functools.wraps(inherited)
+        def __init__(self, *args, **kwargs):
+            try:
+                inherited(self, *args, **kwargs)
+            except TypeError as exc:
+                if exc.__traceback__.tb_next is not None:     # raised inside the constructor: not ours
+                    raise
+                raise TypeError(str(exc).replace(inherited.__qualname__, name, 1)) from None
+
+        __init__.__qualname__ = name
+        cls.__init__ = __init__
 
     def __init__(self, *args, **kwargs):
         if args or kwargs:
@@ -281,13 +306,14 @@ class Module:
     def to(self, *args, **kwargs):
         """``.to(dtype)`` converts floating parameters and buffers; device 'cpu' is accepted."""
         from .. import dtypes as _dt
+        from ..device import _TYPES, check_device, device
         dtype = kwargs.get("dtype")
+        check_device(kwargs.get("device"), "module")
         for a in args:
             if isinstance(a, Tensor):                       # .to(other): take its dtype
                 dtype = a.dtype if a.dtype.is_floating_point else None
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda", "mps", "meta", "xpu"):  # a device
-                if a.split(":")[0] != "cpu":
-                    raise RuntimeError(f"chainrule runs on the CPU (NumPy); device {a!r} is not available")
+            elif isinstance(a, device) or isinstance(a, str) and a.split(":")[0] in _TYPES:   # a device
+                check_device(a, "module")
             elif a is not None:
                 dtype = a
         if dtype is None:
@@ -313,7 +339,8 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        raise RuntimeError("chainrule runs on the CPU (NumPy); there is no CUDA device")
+        from ..device import check_device
+        check_device("cuda", "module")
 
     def share_memory(self):
         return self

@@ -101,9 +101,12 @@ class GroupNorm(Module):
         _reset_affine(self)
 
     def forward(self, x):
-        if x.ndim < 2 or x.shape[1] != self.num_channels:
+        if x.ndim < 2:
             raise ShapeError(f"GroupNorm: expected an input of shape (N, {self.num_channels}, *), got "
                              f"{tuple(x.shape)}")
+        if x.shape[1] != self.num_channels:
+            raise ShapeError(f"GroupNorm: expected {self.num_channels} input channels (num_channels) at dim 1, "
+                             f"got {x.shape[1]} (input of shape {tuple(x.shape)})")
         return F.group_norm(x, self.num_groups, self.weight, self.bias, self.eps)
 
     def extra_repr(self):
@@ -149,8 +152,8 @@ class _BatchNorm(Module):
             raise ShapeError(f"{name}: expected {self._expected} input, got a {x.ndim}D input of shape "
                              f"{tuple(x.shape)}")
         if x.shape[1] != self.num_features:
-            raise ShapeError(f"{name}: expected an input with num_features={self.num_features} channels at "
-                             f"dim 1, got shape {tuple(x.shape)}")
+            raise ShapeError(f"{name}: expected {self.num_features} input channels (num_features) at dim 1, "
+                             f"got {x.shape[1]} (input of shape {tuple(x.shape)})")
 
     def forward(self, x):
         self._check_input(x)

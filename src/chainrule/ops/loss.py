@@ -108,10 +108,18 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     x = input
     if x.ndim == 0:
         raise ShapeError("cross_entropy: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...)")
+    _check_logits(x, "cross_entropy")
+    if not 0.0 <= label_smoothing <= 1.0:
+        raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if not isinstance(target, Tensor):
         from ..creation import tensor
         target = tensor(target)
     if target._data.dtype.kind == "f":                       # probabilities (soft targets)
+        index_shape = (x.shape[0],) + tuple(x.shape[2:]) if x.ndim > 1 else ()
+        if tuple(target.shape) != tuple(x.shape) and tuple(target.shape) == index_shape:
+            raise DTypeError(f"cross_entropy: a target of shape {tuple(target.shape)} holds class indices, which "
+                             f"must be integers (int64), got {target.dtype}. Fix: target.long() (float targets "
+                             f"are class probabilities, of the input's shape {tuple(x.shape)})")
         return _soft_cross_entropy(x, target, weight, reduction, label_smoothing)
     if target._data.dtype.kind not in "iu":
         raise DTypeError(f"cross_entropy: target must be class indices (int64) or probabilities (float), got "
@@ -148,6 +156,13 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     return out
 
 
+def _check_logits(x, op):
+    """Class scores must be floating point: on integers softmax would be truncated (PyTorch raises too)."""
+    if x._data.dtype.kind != "f":
+        raise DTypeError(f"{op}: input must be floating point (class scores), got {x.dtype} of shape "
+                         f"{tuple(x.shape)}. Fix: input.float()")
+
+
 def _soft_cross_entropy(x, target, weight, reduction, label_smoothing):
     from .reduce import log_softmax
     if tuple(target.shape) != tuple(x.shape):
@@ -180,6 +195,7 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
         target = tensor(target)
     if x.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...)")
+    _check_logits(x, "nll_loss")
     if x.ndim == 1:
         x, target = x.unsqueeze(0), target.reshape(1)
     n, c = x.shape[0], x.shape[1]
@@ -209,13 +225,24 @@ def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, r
 
 
 def _legacy_reduction(size_average, reduce, reduction):
+    """The reduction, from PyTorch's deprecated bool flags when either is given (which then override
+    ``reduction``, as in PyTorch, with its deprecation warning): reduce=False -> 'none', else
+    size_average=False -> 'sum', else 'mean'."""
     if size_average is None and reduce is None:
         if reduction not in ("none", "mean", "sum"):
             raise ValueError(f"reduction must be 'none', 'mean' or 'sum', got {reduction!r}")
         return reduction
+    for name, flag in (("size_average", size_average), ("reduce", reduce)):
+        if isinstance(flag, str):        # reduce='sum' would be truthy, i.e. the mean: never what was meant
+            raise TypeError(f"{name}={flag!r}: {name} is PyTorch's deprecated bool flag (reduce=False: no "
+                            f"reduction; size_average=False: sum). Fix: pass reduction={flag!r} instead")
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
-    return "none" if not reduce else ("mean" if size_average else "sum")
+    legacy = "none" if not reduce else ("mean" if size_average else "sum")
+    import warnings
+    warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
+                  stacklevel=3)
+    return legacy
 
 
 # ------------------------------------------------------------------------------------ shared checks

@@ -9,6 +9,7 @@ from . import inplace as ip
 from . import linalg as la
 from . import reduce as rd
 from . import shape as sh
+from . import sorting as so
 from . import unary as un
 
 
@@ -31,6 +32,8 @@ def _div_(x, other):
     return ip._binary_inplace("div_", ar.div)(x, other)
 
 
+from ..amp.autocast_mode import lower_precision  # noqa: E402  (autocast: matmuls in float16/bfloat16)
+
 OPERATORS = {
     "__add__": ar.add, "__radd__": _reversed(ar.add),
     "__sub__": ar.sub, "__rsub__": ar.rsub,
@@ -39,7 +42,7 @@ OPERATORS = {
     "__floordiv__": ar.floor_divide, "__rfloordiv__": _reversed(ar.floor_divide),
     "__mod__": ar.remainder, "__rmod__": _reversed(ar.remainder),
     "__pow__": ar.pow, "__rpow__": ar.rpow,
-    "__matmul__": la.matmul, "__rmatmul__": la.rmatmul,
+    "__matmul__": lower_precision(la.matmul), "__rmatmul__": lower_precision(la.rmatmul),
     "__neg__": ar.neg, "__pos__": lambda x: x, "__abs__": un.abs,
     "__eq__": cmp.eq_operator, "__ne__": cmp.ne_operator,
     "__lt__": cmp.lt, "__le__": cmp.le, "__gt__": cmp.gt, "__ge__": cmp.ge,
@@ -71,7 +74,10 @@ METHODS = {
     "logsumexp": rd.logsumexp, "norm": rd.norm, "softmax": rd.softmax, "log_softmax": rd.log_softmax,
     "cumsum": rd.cumsum, "all": rd.all, "any": rd.any, "gather": rd.gather, "count_nonzero": rd.count_nonzero,
     # linear algebra
-    "matmul": la.matmul, "mm": la.mm, "bmm": la.bmm, "mv": la.mv, "dot": la.dot, "outer": la.outer,
+    "matmul": lower_precision(la.matmul), "mm": lower_precision(la.mm), "bmm": lower_precision(la.bmm),
+    "mv": la.mv, "dot": la.dot, "outer": la.outer,
+    # order and triangles
+    "sort": so.sort, "argsort": so.argsort, "topk": so.topk, "tril": so.tril, "triu": so.triu,
     # shape
     "reshape": sh.reshape, "view": sh.view, "view_as": sh.view_as, "flatten": sh.flatten,
     "unflatten": sh.unflatten, "squeeze": sh.squeeze, "unsqueeze": sh.unsqueeze, "permute": sh.permute,

@@ -88,6 +88,14 @@ def dropout1d(input, p=0.5, training=True, inplace=False):
 
 
 def dropout2d(input, p=0.5, training=True, inplace=False):
+    if input.ndim == 2:                             # PyTorch (deprecated): a warning, then element-wise dropout
+        import warnings
+        warnings.warn("dropout2d: Received a 2-D input to dropout2d, which is deprecated and will result in an "
+                      "error in a future release. To retain the behavior and silence this warning, please use "
+                      "dropout instead. Note that dropout2d exists to provide channel-wise dropout on inputs "
+                      "with 2 spatial dimensions, a channel dimension, and an optional batch dimension (i.e. 3D "
+                      "or 4D inputs).", UserWarning, stacklevel=2)
+        return dropout(input, p, training, inplace)
     if input.ndim == 3:                             # PyTorch's legacy behaviour: (N, C, L) -> 1-D channel dropout
         import warnings
         warnings.warn("dropout2d: received a 3D input; as PyTorch, it is taken as (N, C, L) and whole (n, c) "

@@ -269,7 +269,10 @@ def mean(x, dim=None, keepdim=False, dtype=None):
                            f"{x.dtype}. Fix: call .float() first or pass dtype=chainrule.float32")
     axes = _axes(dim, x._data.ndim, "mean")
     n = int(np.prod([x._data.shape[a] for a in axes]))
-    return Sum.apply(x, axes=axes, keepdim=keepdim) * (1.0 / n if n else float("nan"))
+    out = Sum.apply(x, axes=axes, keepdim=keepdim) * (1.0 / n if n else float("nan"))
+    if out.grad_fn is not None:
+        out.grad_fn._name = "MeanBackward0"            # PyTorch's name for the node (tutorials print it)
+    return out
 
 
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):

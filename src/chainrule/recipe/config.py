@@ -158,7 +158,7 @@ def check(config, metric_names):
         raise ConfigError(f"train.metrics must be a list of metric names, got {metrics!r}")
     for m in metrics:
         if m not in metric_names:
-            raise unknown("metric", m, metric_names)
+            raise unknown("metric", m, metric_names, getattr(metric_names, "shown", None))
 
 
 def make_optimizer(config, parameters):

@@ -46,18 +46,22 @@ def plot_history(history, path, title=None, val_label="validation"):
         return None
     fig, axes = plt.subplots(1, len(panels), figsize=(4.2 * len(panels), 3.6), squeeze=False)
     for ax, (name, train_key, val_key) in zip(axes[0], panels):
-        train = history[train_key]
+        percent = "accuracy" in name or name.startswith("top")        # fractions shown as percentages
+        scale = 100.0 if percent else 1.0
+        train = [v * scale for v in history[train_key]]
         epochs = list(range(1, len(train) + 1))
         ax.plot(epochs, train, "o-", label="train" if train_key != "lr" else "lr", color="tab:blue")
-        values = list(train)
+        values, final = list(train), [f"train {train[-1]:.4g}"]
         if val_key:
-            val = history[val_key]
+            val = [v * scale for v in history[val_key]]
             ax.plot(list(range(1, len(val) + 1)), val, "s--", label=val_label, color="tab:orange")
-            values += list(val)
+            values += val
+            final.append(f"{val_label} {val[-1]:.4g}")
+        title_text = name + (" (%)" if percent else "")
         if (name == "loss" or name.endswith("loss") or name == "learning rate") and _spans_decades(values):
             ax.set_yscale("log")
-            name += " (log scale)"
-        ax.set_title(name)
+            title_text += ", log scale"
+        ax.set_title(title_text + ("\nlast: " + ", ".join(final) if train_key != "lr" else ""), fontsize=10)
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(True, alpha=0.3)
@@ -65,6 +69,7 @@ def plot_history(history, path, title=None, val_label="validation"):
             ax.legend()
         if len(epochs) == 1:
             ax.set_xlim(0.5, 1.5)
+            ax.set_xticks([1])
     if title:
         fig.suptitle(title)
     fig.tight_layout()

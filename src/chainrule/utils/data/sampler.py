@@ -25,11 +25,17 @@ def _np_gen(generator):
                     f"{type(generator).__name__}. Fix: g = chainrule.Generator(); g.manual_seed(0)")
 
 
+_CHUNK = 1 << 20         # indices drawn at a time with replacement (8 MiB)
+
+
 class Sampler:
     """Base class: ``__iter__`` yields dataset indices (``__len__`` optional)."""
 
     def __init__(self, data_source=None):
         pass
+
+    def _index_chunks(self):
+        yield self._index_array()
 
     def __iter__(self):
         raise NotImplementedError
@@ -75,22 +81,32 @@ class RandomSampler(Sampler):
         return len(self.data_source) if self._num_samples is None else self._num_samples
 
     def _index_array(self):
+        parts = list(self._index_chunks())
+        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+
+    def _index_chunks(self):
+        """The epoch's indices as arrays drawn one after another, so that a huge ``num_samples`` (the
+        "infinite loader" idiom, num_samples=int(1e10)) is drawn lazily, as PyTorch does, not all up front."""
         n, k = len(self.data_source), self.num_samples
         g = _np_gen(self.generator)
         if self.replacement:
             if n == 0:
                 raise ValueError("RandomSampler: can't draw with replacement from an empty dataset")
-            return g.integers(0, n, size=k)
+            for start in range(0, k, _CHUNK):
+                yield g.integers(0, n, size=min(_CHUNK, k - start))
+            return
         if n == 0:
-            return np.arange(0)
+            yield np.arange(0)
+            return
         full, rem = divmod(k, n)
-        parts = [g.permutation(n) for _ in range(full)]
+        for _ in range(full):
+            yield g.permutation(n)
         if rem:
-            parts.append(g.permutation(n)[:rem])
-        return np.concatenate(parts) if len(parts) != 1 else parts[0]
+            yield g.permutation(n)[:rem]
 
     def __iter__(self):
-        yield from self._index_array().tolist()
+        for chunk in self._index_chunks():
+            yield from chunk.tolist()
 
     def __len__(self):
         return self.num_samples
@@ -171,11 +187,15 @@ class BatchSampler(Sampler):
     def __iter__(self):
         bs = self.batch_size
         if getattr(type(self.sampler), "__iter__", None) in _ARRAY_ITERS:
-            idx = self.sampler._index_array()
-            n = len(idx)
-            stop = n - n % bs if self.drop_last else n
-            for i in range(0, stop, bs):
-                yield idx[i:i + bs].tolist()
+            carry = np.arange(0)                 # a partial batch left over at the end of a chunk
+            for chunk in self.sampler._index_chunks():
+                idx = np.concatenate([carry, chunk]) if carry.size else chunk
+                stop = len(idx) - len(idx) % bs
+                for i in range(0, stop, bs):
+                    yield idx[i:i + bs].tolist()
+                carry = idx[stop:]
+            if carry.size and not self.drop_last:
+                yield carry.tolist()
             return
         batch = []
         for i in self.sampler:

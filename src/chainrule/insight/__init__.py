@@ -1,0 +1,13 @@
+"""Seeing backprop: gradient-flow diagnosis, the chain rule explained on your own graph, graph export,
+a learning-rate finder and the sharpness of the loss.
+
+    monitor = cr.insight.GradientMonitor(model, every=10)   # alarms in plain words, once
+    print(cr.insight.explain(loss))                         # every forward value, every dL/dnode
+    print(cr.insight.to_mermaid(loss))                      # the graph, for GitHub / Jupyter
+    cr.insight.lr_find(model, loss_fn, loader)              # Smith's range test; model restored exactly
+    cr.insight.sharpness(model, loss_fn, batch)             # λ_max (Lanczos), trace (Hutchinson), 2/λ_max
+"""
+from .alarms import Alarm, Thresholds
+from .monitor import GradientMonitor
+
+__all__ = ["GradientMonitor", "Thresholds", "Alarm"]

@@ -1,0 +1,2 @@
+"""``torch.nn.modules.normalization``: re-exports ``chainrule.nn.normalization``."""
+from ..normalization import *  # noqa: F401,F403

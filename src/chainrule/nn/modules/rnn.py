@@ -1,0 +1,2 @@
+"""``torch.nn.modules.rnn``: re-exports ``chainrule.nn.rnn``."""
+from ..rnn import *  # noqa: F401,F403

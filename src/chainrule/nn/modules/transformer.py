@@ -1,0 +1,2 @@
+"""``torch.nn.modules.transformer``: re-exports ``chainrule.nn.transformer``."""
+from ..transformer import *  # noqa: F401,F403
