@@ -70,3 +70,29 @@ def test_chainrule_train_under_mpiexec(tmp_path):
     assert "2 MPI ranks x batch 32" in proc.stdout
     assert {"config.toml", "metrics.csv", "model.safetensors", "checkpoint.safetensors"} <= set(os.listdir(run_dir))
     assert not [n for n in os.listdir(run_dir) if n.endswith(".tmp")]
+
+
+def test_mid_epoch_checkpoint_refuses_another_world_size(tmp_path):
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.train import Callback, Trainer
+
+    class StopAfterTwo(Callback):
+        def on_batch_end(self, trainer, batch_idx, logs):
+            trainer.stop_training = batch_idx == 1
+
+    def trainer(callbacks=()):
+        cr.manual_seed(0)
+        model = nn.Linear(sc.N_FEATURES, sc.N_CLASSES)
+        return Trainer(model, cr.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), callbacks=callbacks,
+                       verbose=0, distributed=True, seed=1)
+
+    x, y = sc.dataset().tensors
+    first = trainer([StopAfterTwo()])
+    first.fit((x.float(), y), epochs=1, batch_size=64)
+    state = first.state_dict()
+    assert state["position"] == {"epoch": 0, "batch": 2, "global_step": 2, "world_size": 1}
+    state["position"]["world_size"] = 2                          # as if written by 2 ranks
+    cr.save(state, tmp_path / "mid.safetensors")
+    with pytest.raises(ValueError, match="middle of epoch 1 by 2 process\\(es\\); on 1 the rest"):
+        trainer().fit((x.float(), y), epochs=1, batch_size=64, resume=tmp_path / "mid.safetensors")

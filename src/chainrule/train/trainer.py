@@ -172,6 +172,8 @@ class Trainer:
             manual_seed(self.seed)
         if self.distributed:
             self._setup_distributed()
+        if skip:
+            self._check_resume_world_size(resume_state["position"])
         self.history.params = {"epochs": epochs, "steps": self.num_batches, "batch_size":
                                getattr(self.train_loader, "batch_size", None), "accumulate": self.accumulate,
                                "samples": _length(getattr(self.train_loader, "dataset", None)),
@@ -356,6 +358,16 @@ class Trainer:
             return loss_sum, seen, metrics
         return self._dist.reduce(loss_sum, seen, metrics)
 
+    def _check_resume_world_size(self, position):
+        """A mid-epoch position counts this rank's batches: it means the same samples only at the same world size."""
+        saved, now = int(position.get("world_size", 1)), self._dist.size if self._dist is not None else 1
+        if saved != now:
+            raise ValueError(f"fit(resume=...): the checkpoint was written in the middle of epoch "
+                             f"{int(position['epoch']) + 1} by {saved} process(es); on {now} the rest of that epoch "
+                             f"would be different samples. Resume it with mpiexec -n {saved}, or resume a "
+                             f"checkpoint taken at the end of an epoch (ModelCheckpoint, the end of fit): those "
+                             f"resume under any world size")
+
     def _setup_distributed(self):
         from ..distributed.training import TrainerSync
         if self._dist is None:
@@ -439,7 +451,8 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
-            "position": {"epoch": epoch, "batch": batch, "global_step": self.global_step},
+            "position": {"epoch": epoch, "batch": batch, "global_step": self.global_step,
+                         "world_size": self._dist.size if self._dist is not None else 1},
             "rng": {"now": capture_rng(gens),
                     "epoch_start": getattr(self, "_rng_epoch_start", None) if batch else None},
             "history": self.history.state_dict(),
