@@ -88,7 +88,7 @@ def test_mid_epoch_checkpoint_refuses_another_world_size(tmp_path):
                        verbose=0, distributed=True, seed=1)
 
     x, y = sc.dataset().tensors
-    first = trainer([StopAfterTwo()])
+    first = trainer([StopAfterTwo()])          # distributed=True in a world of one
     first.fit((x.float(), y), epochs=1, batch_size=64)
     state = first.state_dict()
     assert state["position"] == {"epoch": 0, "batch": 2, "global_step": 2, "world_size": 1}

@@ -451,13 +451,14 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict() if self.scheduler is not None else None,
             "callbacks": {key: cb.state_dict() for key, cb in self._keyed_callbacks()},
-            "position": {"epoch": epoch, "batch": batch, "global_step": self.global_step,
-                         "world_size": self._dist.size if self._dist is not None else 1},
+            "position": {"epoch": epoch, "batch": batch, "global_step": self.global_step},
             "rng": {"now": capture_rng(gens),
                     "epoch_start": getattr(self, "_rng_epoch_start", None) if batch else None},
             "history": self.history.state_dict(),
             "running": None,
         }
+        if self._dist is not None:               # a mid-epoch batch count means this many ranks' batches
+            state["position"]["world_size"] = self._dist.size
         if batch:
             state["running"] = {
                 "loss_sum": self._loss_sum, "seen": self._seen, "batches_done": self._batches_done,
