@@ -34,7 +34,6 @@ def _data_root():
 
 
 def make_step(lib, case):
-    import numpy as np
     import chainrule as cr
     from chainrule import nn
     from chainrule.utils.data import DataLoader, TensorDataset

@@ -64,3 +64,28 @@ def test_other_ranks_print_nothing():
     t.is_global_zero = False
     t.fit((x, y), epochs=1)
     assert out.getvalue() == ""
+
+
+def test_history_plot_writes_a_png(tmp_path):
+    import pytest
+    pytest.importorskip("matplotlib")
+    x, y = blobs(n=32)
+    model = mlp()
+    h = Trainer(model, cr.optim.SGD(model.parameters(), lr=0.1), nn.CrossEntropyLoss(), metrics=["accuracy"],
+                verbose=0).fit((x, y), val=(x, y), epochs=3)
+    fig = h.plot(tmp_path / "curves.png")
+    assert (tmp_path / "curves.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    titles = [ax.get_title() for ax in fig.axes]
+    assert titles == ["loss", "accuracy"]              # lr constant: not drawn
+    assert [line.get_label() for line in fig.axes[0].get_lines()] == ["train", "validation"]
+
+
+def test_history_plot_missing_extra_is_one_clear_line(monkeypatch):
+    import pytest
+    from chainrule.train import History
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    monkeypatch.setitem(sys.modules, "matplotlib.figure", None)
+    h = History()
+    h.append(0, {"loss": 1.0})
+    with pytest.raises(ImportError, match=r'pip install "chainrule\[plot\]"'):
+        h.plot()

@@ -60,14 +60,17 @@ def test_interrupted_run_resumes_bit_identically(tmp_path, epoch, batch):
     state = cr.load(h.checkpoint)
     assert state["position"]["epoch"] == epoch and state["position"]["batch"] == batch + 1
 
-    model2, trainer2, train2, val2 = build(generator_seed=99)      # other shuffling state, other weights ...
-    for p in model2.parameters():
+    model2, trainer2, train2, val2 = build(log_dir=tmp_path, generator_seed=99)   # other shuffling state, ...
+    for p in model2.parameters():                                  # ... other weights ...
         p.data.fill_(0.5)
     cr.manual_seed(12345)                                          # ... and another global RNG state
     h2 = trainer2.fit(train2, val=val2, epochs=EPOCHS, resume=h.checkpoint)
     for k, v in ref_w.items():
         np.testing.assert_array_equal(weights(model2)[k], v, err_msg=k)
     assert h2.history == ref_h.history
+    with open(tmp_path / "metrics.csv") as f:     # the log goes on where it stopped: one row per epoch
+        rows = f.read().splitlines()
+    assert len(rows) == 1 + EPOCHS and [r.split(",")[0] for r in rows[1:]] == ["1", "2", "3"]
 
 
 def test_resume_from_an_epoch_checkpoint(tmp_path):

@@ -1,6 +1,5 @@
 """Trainer.fit / evaluate / predict: learning, data forms, the event order, stopping, accumulation,
 schedulers, clipping, and clear errors."""
-import io
 import os
 
 import numpy as np

@@ -197,8 +197,10 @@ def _summary(cfg, data, history, seconds, out, files, notes, n_params):
         lines.append(f"    {name:<24} {what}")
     for n in notes:
         lines.append(f"  note: {n}")
-    for a in getattr(history, "alarms", []) or []:
-        lines.append(f"  alarm: {a}")
+    if history.alarms:                           # History.summary() words them; its alarm part only
+        text = history.summary().splitlines()
+        start = next(i for i, ln in enumerate(text) if ln.endswith(("alarm:", "alarms:")))
+        lines += ["  " + ln for ln in text[start:]]
     lines.append(f"  next: chainrule eval {out}   |   chainrule predict {out} IMAGE.png")
     return "\n".join(lines)
 
@@ -256,7 +258,6 @@ def _lead_decides(distributed, lead, decide):
 def run(args):
     import chainrule as cr
     from ..recipe import config as C, models
-    from ..recipe.curves import MISSING, plot_history
     from ..recipe.toml_writer import dumps
     from ..train import Trainer
 
@@ -316,11 +317,12 @@ def run(args):
     files = [("config.toml", "the resolved config"), ("metrics.csv", "per-epoch metrics"),
              ("model.safetensors", "trained weights"), ("checkpoint.safetensors", "optimiser + trainer state "
                                                                                    "(--resume)")]
-    if plot_history(history.history, os.path.join(out, "curves.png"),
-                    title=f"{data.name} - {_describe_model(cfg)}", val_label="test set"):
+    try:
+        history.plot(os.path.join(out, "curves.png"),
+                     title=f"{data.name} - {_describe_model(cfg)} (validation: the test split)")
         files.append(("curves.png", "loss and metrics per epoch"))
-    else:
-        notes.append(MISSING)
+    except ImportError as e:                     # matplotlib missing: one line, the run is still complete
+        notes.append(f"curves.png skipped: {e}")
     if monitor is not None:
         _monitor_report(monitor, out, files, notes)
     if os.path.isdir(os.path.join(out, "tensorboard")):

@@ -8,6 +8,11 @@ a learning-rate finder and the sharpness of the loss.
     cr.insight.sharpness(model, loss_fn, batch)             # λ_max (Lanczos), trace (Hutchinson), 2/λ_max
 """
 from .alarms import Alarm, Thresholds
+from .explain import Explanation, explain, record_values
+from .graph import render_dot, to_dot, to_mermaid
+from .lr_find import LRFinderResult, compare, lr_find
 from .monitor import GradientMonitor
+from .sharpness import Sharpness, curvature, sharpness
 
-__all__ = ["GradientMonitor", "Thresholds", "Alarm"]
+__all__ = ["GradientMonitor", "Thresholds", "Alarm", "explain", "Explanation", "record_values", "to_mermaid",
+           "to_dot", "render_dot", "lr_find", "LRFinderResult", "compare", "sharpness", "curvature", "Sharpness"]

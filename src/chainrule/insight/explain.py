@@ -65,7 +65,7 @@ def show(a, precision=4):
 
 
 def _num(v):
-    if isinstance(v, (bool, np.bool_)):
+    if isinstance(v, (bool, np.bool_)) or not np.isfinite(v):
         return str(v)
     if float(v) == int(v) and abs(v) < 1e9:
         return str(int(v))
@@ -158,7 +158,10 @@ def _local_and_product(node, i, g, in_shape):
     """(kind, local derivative, chain-rule product) for input ``i`` of ``node`` given ∂L/∂node ``g``."""
     with no_grad():
         prod = node._call_backward(_make(g))[i]
-    prod = None if prod is None else prod._data
+    if prod is None:
+        return None, None, None
+    prod = prod._data
+    in_shape = prod.shape if in_shape is None else in_shape      # a gradient has its input's shape
     n_out, n_in = g.size, int(np.prod(in_shape))
     if n_out > MAX_JACOBIAN:
         return "big", None, prod
@@ -227,8 +230,9 @@ def explain(loss, names=None, model=None, lr=None, fd_eps=None):
 
     ex = Explanation()
     ex.lr = lr
+    ex.loss, ex.names = loss, names              # for graph export of the same graph
     for leaf in leaves:
-        ex.forward.append((leaf_name[id(leaf)], "parameter", leaf._data))
+        ex.forward.append((leaf_name[id(leaf)], "parameter", leaf._data.copy()))
     for node in forward:
         consts = node.__dict__.get("_insight_consts") or [None] * len(node._edges)
         args = []
@@ -255,8 +259,7 @@ def explain(loss, names=None, model=None, lr=None, fd_eps=None):
         for i, e in enumerate(node._edges):
             if e is None:
                 continue
-            in_shape = e._data.shape if isinstance(e, Tensor) else _shape_of(e, node, i)
-            kind, local, prod = _local_and_product(node, i, g, in_shape)
+            kind, local, prod = _local_and_product(node, i, g, e._data.shape if isinstance(e, Tensor) else None)
             if prod is None:
                 continue
             contribs.append((label(e), kind, local, prod))
@@ -280,18 +283,6 @@ def explain(loss, names=None, model=None, lr=None, fd_eps=None):
         ex.notes.append("pass a function (explain(lambda: ...)) to keep every forward value and to check the "
                         "gradients by finite differences")
     return ex
-
-
-def _shape_of(node, consumer, i):
-    """Shape of a node's output, from its kept value or its consumer's saved input."""
-    v = node.__dict__.get("_insight_value")
-    if v is not None:
-        return v.shape
-    saved = getattr(consumer, "_saved", None)
-    if saved and i < len(saved) and isinstance(saved[i], Tensor):
-        return saved[i]._data.shape
-    raise RuntimeError(f"explain: cannot tell the shape of {node.name()}'s output; pass a function "
-                       f"(explain(lambda: ...)) so the values are kept")
 
 
 def _finite_differences(fn, leaves, leaf_name, ex, eps):

@@ -74,8 +74,15 @@ def _fmt_value(a):
     return show(a)
 
 
+_SHORT = {}
+
+
 def _short(shape, dtype):
-    return f"{'×'.join(map(str, shape)) or 'scalar'} {np.dtype(dtype).name}"
+    key = (shape, dtype)
+    text = _SHORT.get(key)
+    if text is None:                   # cached: a 100 000-node graph has a handful of distinct shapes
+        text = _SHORT[key] = f"{'×'.join(map(str, shape)) or 'scalar'} {np.dtype(dtype).name}"
+    return text
 
 
 def graph_of(tensor, model=None, names=None, values=False, grads=False, collapse=True):

@@ -34,8 +34,8 @@ class LRFinderResult:
 
     @property
     def suggestion(self):
-        """The ``valley`` rate (the most robust of the three rules), else ``steepest``."""
-        return self.suggestions.get("valley") or self.suggestions.get("steepest")
+        """The ``steepest`` rate (Smith's and fastai's classic rule), else ``valley``."""
+        return self.suggestions.get("steepest") or self.suggestions.get("valley")
 
     def __str__(self):
         lines = [f"learning-rate range test: {len(self.lrs)} steps from {self.lrs[0]:.2g} to {self.lrs[-1]:.2g}"
@@ -187,7 +187,8 @@ def compare(lr_result, sharp):
     """One line each: what the range test suggests, what the curvature allows, and what to expect."""
     lr = lr_result.suggestion
     bound = sharp.lr_bound
-    lines = [f"lr_find suggests {lr:.3g} ({'valley' if 'valley' in lr_result.suggestions else 'steepest'} rule)",
+    rule = "steepest" if "steepest" in lr_result.suggestions else "valley"
+    lines = [f"lr_find suggests {lr:.3g} ({rule} rule)",
              f"curvature at these weights: λ_max = {sharp.lambda_max:.4g}, stable step η < "
              f"{'2(1+β)' if sharp.momentum else '2'}/λ_max = {bound:.3g} (local quadratic bound)"]
     if lr > bound:

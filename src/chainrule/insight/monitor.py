@@ -277,9 +277,12 @@ class GradientMonitor(Callback):
             return
         if self.verbose and getattr(self._trainer, "is_global_zero", True):
             print(f"[chainrule.insight] {alarm}", file=sys.stderr)
-        alarms = getattr(getattr(self._trainer, "history", None), "alarms", None)
-        if isinstance(alarms, list):
-            alarms.append(alarm.to_dict())
+        history = getattr(self._trainer, "history", None)
+        if hasattr(history, "alarm"):           # the Trainer's History: listed in its end-of-run summary
+            history.alarm(alarm.message, source=f"GradientMonitor ({alarm.kind})",
+                          epoch=getattr(self._trainer, "epoch", None), step=alarm.step)
+        elif isinstance(getattr(history, "alarms", None), list):
+            history.alarms.append(alarm.to_dict())
 
     def _label(self, lname):
         m = dict(layers_of(self.model)).get(lname)
@@ -425,6 +428,11 @@ class GradientMonitor(Callback):
         """PNG: per-layer gradient (log10|g|) and activation histograms over time."""
         from .plots import histograms
         return histograms(self, path, title)
+
+    def write_tensorboard(self, log_dir):
+        """Scalars and histograms over time for TensorBoard (needs tensorboardX)."""
+        from .plots import write_tensorboard
+        return write_tensorboard(self, log_dir)
 
     def state_dict(self):
         return {"count": self._count if self.model is not None else 0}

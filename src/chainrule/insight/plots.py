@@ -3,7 +3,7 @@ import numpy as np
 
 from .stats import GRAD_BINS
 
-__all__ = ["gradient_flow", "histograms", "lr_curve", "require_matplotlib"]
+__all__ = ["gradient_flow", "histograms", "lr_curve", "require_matplotlib", "write_tensorboard"]
 
 
 def require_matplotlib():
@@ -123,3 +123,43 @@ def lr_curve(result, path, title="learning-rate range test"):
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def write_tensorboard(monitor, log_dir):
+    """The monitor's records as TensorBoard scalars (per-layer gradient norm, output-gradient RMS, update
+    ratio) and histograms over time (log10|∂L/∂W| per layer, activation values), via tensorboardX."""
+    try:
+        from tensorboardX import SummaryWriter
+    except ImportError:
+        raise ImportError('GradientMonitor.write_tensorboard needs tensorboardX: pip install '
+                          '"chainrule[tensorboard]"') from None
+    writer = SummaryWriter(str(log_dir))
+    try:
+        for rec in monitor.records:
+            step = rec["step"]
+            writer.add_scalar("insight/total_grad_norm", rec["total_grad_norm"], step)
+            for n, s in rec["layers"].items():
+                for key in ("grad_norm", "out_grad_rms", "update_ratio"):
+                    if key in s and np.isfinite(s[key]):
+                        writer.add_scalar(f"insight/{key}/{n}", s[key], step)
+                if "hist" in s:
+                    _raw_histogram(writer, f"insight/log10_abs_grad/{n}", s["hist"], GRAD_BINS, step)
+            for n, a in rec["activations"].items():
+                if "hist" in a:
+                    _raw_histogram(writer, f"insight/activation/{n}", a["hist"], monitor._act_bins[n], step)
+    finally:
+        writer.close()
+    return log_dir
+
+
+def _raw_histogram(writer, tag, counts, edges, step):
+    counts = np.asarray(counts, dtype=np.float64)
+    if counts.sum() == 0:
+        return
+    mids = (edges[:-1] + edges[1:]) / 2
+    used = np.nonzero(counts)[0]
+    writer.add_histogram_raw(tag, min=float(edges[used[0]]), max=float(edges[used[-1] + 1]),
+                             num=int(counts.sum()), sum=float((counts * mids).sum()),
+                             sum_squares=float((counts * mids ** 2).sum()),
+                             bucket_limits=[float(e) for e in edges[1:]], bucket_counts=[float(c) for c in counts],
+                             global_step=step)

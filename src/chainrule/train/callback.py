@@ -20,13 +20,30 @@ Order of events in one ``fit`` (user callbacks run in list order, before the bui
     on_fit_end                              (also after an exception or ``stop_training``)
 
 Every event receives the ``Trainer`` first. What the trainer exposes to callbacks:
-``model``, ``optimizer``, ``loss_fn``, ``scheduler``, ``epoch`` (0-based), ``batch_idx`` (0-based within
-the epoch), ``global_step`` (optimiser steps so far), ``stop_training`` (set True to stop after the
-current batch), ``history`` (a ``History``), ``log_dir``, ``is_global_zero`` (False on MPI ranks other
-than 0: callbacks that write files or print check it).
+``model``, ``optimizer``, ``loss_fn``, ``scheduler``, ``epoch`` (0-based), ``epochs`` (the total asked
+for), ``batch_idx`` (0-based within the epoch), ``num_batches`` (per epoch; None for a stream without
+length), ``global_step`` (optimiser steps so far), ``accumulate``, ``train_loader``, ``val_loader``,
+``stop_training`` (set True to stop after the current batch), ``history`` (a ``History``; callbacks add
+end-of-run warnings with ``history.alarm(message, source=...)``, which land in ``history.alarms``),
+``log_dir``, ``is_global_zero`` (False on MPI ranks other than 0: callbacks that write files or print
+check it), and ``save_checkpoint(path)``.
 
 ``logs`` is a plain dict of floats: per batch ``{"loss": ..., <metric>: ...}`` (running values for the
-epoch so far), per epoch the epoch's values plus ``val_``-prefixed validation values and ``lr``.
+epoch so far), per epoch the epoch's values plus ``val_``-prefixed validation values and ``lr`` (the
+learning rate of the epoch's last optimiser step). Callbacks share the dict: a value one adds is seen
+by the callbacks after it. Non-scalar metrics (per-class F1, confusion matrix) are not in ``logs``;
+they are in ``history.arrays``.
+
+Details that matter when writing one:
+
+- ``on_before_optimizer_step`` sees the gradients the optimiser will use: averaged over the accumulated
+  samples, before ``grad_clip`` is applied. A callback that sets every ``.grad`` to None there (e.g.
+  ``optimizer.zero_grad()``) turns the step into a no-op.
+- ``stop_training`` set during a batch ends ``fit`` after that batch: the unfinished epoch gets no
+  validation, no ``on_epoch_end`` and no history entry. Set at ``on_epoch_end`` it stops after that epoch.
+- Per-epoch schedulers have already stepped when ``on_epoch_end`` runs, so a checkpoint written there
+  resumes the next epoch exactly. After a resume in the middle of an epoch, ``on_epoch_begin`` runs again
+  for that epoch (``batch_idx`` then starts past the batches already done).
 
 A callback that keeps state which must survive a resume returns it from ``state_dict()`` (a dict of
 JSON-serialisable values and NumPy arrays) and takes it back in ``load_state_dict()``.

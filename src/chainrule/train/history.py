@@ -84,6 +84,11 @@ class History:
                 lines.append("  - " + _alarm_text(a))
         return "\n".join(lines)
 
+    def plot(self, path=None, keys=None, title=None):
+        """The training curves as a matplotlib Figure (saved to ``path`` when given); see ``plot_history``."""
+        from .plot import plot_history
+        return plot_history(self, path, keys, title)
+
     # ---------------------------------------------------------------------------------------- checkpoints
     def state_dict(self):
         return {"history": {k: list(v) for k, v in self.history.items()}, "epoch": list(self.epoch),

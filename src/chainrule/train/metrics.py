@@ -71,6 +71,10 @@ def class_labels(output, target, who="metric"):
     """(predicted class, true class, number of classes the output can name) as int arrays."""
     out, tgt = _np(output), _np(target)
     _check_rows(out, tgt, who)
+    if out.ndim == 2 and tgt.ndim == 1 and tgt.dtype.kind in "iu" and out.shape[1] > 1:   # the common case
+        if tgt.size and tgt.min() < 0:
+            raise ValueError(f"{who}: class indices must be >= 0, got {tgt.min()}")
+        return out.argmax(axis=1), tgt, out.shape[1]
     if out.ndim == 2 and out.shape[1] > 1:
         pred, width = out.argmax(axis=1), out.shape[1]
     elif out.ndim == 1 or (out.ndim == 2 and out.shape[1] == 1):
