@@ -17,7 +17,27 @@ from . import function as _fn
 from .function import Function
 from .grad_mode import STATE
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "queue_callback"]
+
+# callbacks to run once when the current backward() has accumulated every leaf's .grad (DistributedDataParallel
+# averages the gradients there: leaf hooks run before accumulation, so they are too early)
+_end_callbacks = []
+
+
+def queue_callback(fn):
+    """Run ``fn()`` once at the end of the current ``backward()``, after every ``.grad`` is accumulated (as
+    PyTorch's ``Variable._execution_engine.queue_callback``). Queueing the same callable twice runs it once.
+    Meant to be called from a tensor hook during backward; ``autograd.grad()`` (no ``.grad`` written) drops
+    the queue instead of running it."""
+    if fn not in _end_callbacks:
+        _end_callbacks.append(fn)
+
+
+def _run_end_callbacks():
+    callbacks = list(_end_callbacks)
+    _end_callbacks.clear()
+    for fn in callbacks:
+        fn()
 
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
@@ -253,10 +273,14 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
                 g = captured.get(id(t))
                 if g is not None:
                     t.grad = (g if create_graph else _own(g)) if t.grad is None else t.grad + g
-            return
-        _run(roots, grads, retain_graph, create_graph)
+        else:
+            _run(roots, grads, retain_graph, create_graph)
+    except BaseException:
+        _end_callbacks.clear()
+        raise
     finally:
         _own.seen.clear()
+    _run_end_callbacks()
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False, allow_unused=None,
@@ -277,6 +301,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
         captured = _run(roots, grads, retain_graph, create_graph, capture=inputs)
     finally:
         _own.seen.clear()
+        _end_callbacks.clear()
     result = []
     for i, t in enumerate(inputs):
         g = captured.get(id(t))

@@ -226,6 +226,35 @@ def _describe_model(cfg):
     return f"{len(m['layers'])}-layer model"
 
 
+def _mpi_job():
+    """(distributed, lead): under mpiexec every rank trains its shard (Trainer(distributed=True)) and only
+    rank 0 - the lead - prints and writes the run folder; a plain process is the lead of a world of one."""
+    from ..distributed._mpi import launched_by_mpi
+    if not launched_by_mpi():
+        return False, True
+    from .. import distributed as dist
+    dist.init()
+    return True, dist.rank() == 0
+
+
+def _lead_decides(distributed, lead, decide):
+    """``decide()`` on rank 0 only (a name with the time in it, a check of the file system); every rank gets
+    its result, or the ConfigError it raised (so no rank is left waiting for one that gave up)."""
+    if not distributed:
+        return decide()
+    from ..distributed.process_group import _get
+    answer = ""
+    if lead:
+        try:
+            answer = "ok:" + decide()
+        except ConfigError as e:
+            answer = "error:" + str(e)
+    answer = _get().bcast_bytes(answer.encode(), 0, name="broadcast (run folder)").decode()
+    if answer.startswith("error:"):
+        raise ConfigError(answer[len("error:"):])
+    return answer[len("ok:"):]
+
+
 def run(args):
     import chainrule as cr
     from ..recipe import config as C, models
@@ -234,7 +263,18 @@ def run(args):
 
     cfg, dataset_given = resolve_config(args)
     label = _model_label(cfg, args)
-    data = _load_data(cfg, dataset_given)
+    distributed, lead = _mpi_job()
+    if distributed and not lead:                 # others only print errors; rank 0 speaks for the job
+        sys.stdout = open(os.devnull, "w")
+    if distributed:                              # rank 0 loads (and downloads) first, then the others
+        from ..distributed import barrier
+        if not lead:
+            barrier()
+        data = _load_data(cfg, dataset_given)
+        if lead:
+            barrier()
+    else:
+        data = _load_data(cfg, dataset_given)
     cfg["model"] = models.resolve(cfg["model"], data.input_shape, data.outputs)
     cr.manual_seed(cfg["seed"])
     model = models.build(cfg["model"])
@@ -242,27 +282,36 @@ def run(args):
     _check_model_on_data(model, loss_fn, data)
     optimizer = C.make_optimizer(cfg, model.parameters())
     scheduler = C.make_scheduler(cfg, optimizer)
-    out = _out_dir(args, cfg, label)
+    out = _lead_decides(distributed, lead, lambda: _out_dir(args, cfg, label))
 
     # everything is checked: only now does the run folder appear
-    os.makedirs(out, exist_ok=True)
-    header = [f"chainrule {cr.__version__} run config (fully resolved): `chainrule train {os.path.join(out, 'config.toml')}`"
-              " reproduces this run"]
-    with open(os.path.join(out, "config.toml.tmp"), "w") as f:
-        f.write(dumps(cfg, header))
-    os.replace(os.path.join(out, "config.toml.tmp"), os.path.join(out, "config.toml"))
+    if lead:
+        os.makedirs(out, exist_ok=True)
+        header = [f"chainrule {cr.__version__} run config (fully resolved): `chainrule train "
+                  f"{os.path.join(out, 'config.toml')}` reproduces this run"]
+        with open(os.path.join(out, "config.toml.tmp"), "w") as f:
+            f.write(dumps(cfg, header))
+        os.replace(os.path.join(out, "config.toml.tmp"), os.path.join(out, "config.toml"))
+    if distributed:
+        from ..distributed import world_size
+        data.notes.append(f"{world_size()} MPI ranks x batch {cfg['train']['batch_size']}")
     if not args.quiet:
         print(f"chainrule {cr.__version__}: training {_describe_model(cfg)} on {data.name} - "
               + "; ".join(data.notes) + f"; {cfg['train']['epochs']} epoch(s), batch {cfg['train']['batch_size']}, "
               f"{cfg['optimizer']['name']} lr {cfg['optimizer']['lr']} -> {out}{os.sep}", flush=True)
-    callbacks, notes, monitor = _callbacks(args, out)
+    # TensorBoard and the gradient monitor on rank 0 (it writes their files; the gradients it sees there are
+    # the averaged ones, the same on every rank)
+    callbacks, notes, monitor = _callbacks(args, out) if lead else ([], [], None)
     trainer = Trainer(model, optimizer, loss_fn, metrics=cfg["train"]["metrics"], scheduler=scheduler,
-                      callbacks=callbacks, seed=cfg["seed"], log_dir=out, verbose=0 if args.quiet else 1)
+                      callbacks=callbacks, seed=cfg["seed"], log_dir=out, verbose=0 if args.quiet else 1,
+                      distributed=distributed)
     t0 = time.perf_counter()
     history = trainer.fit((data.x_train, data.y_train), val=(data.x_test, data.y_test),
                           epochs=cfg["train"]["epochs"], batch_size=cfg["train"]["batch_size"],
                           resume=args.resume_checkpoint)
     seconds = time.perf_counter() - t0
+    if not lead:                                 # the replicas are identical: rank 0 writes the files
+        return 130 if getattr(history, "interrupted", False) else 0
     cr.save(model.state_dict(), os.path.join(out, "model.safetensors"))
     trainer.save_checkpoint(os.path.join(out, "checkpoint.safetensors"))
     files = [("config.toml", "the resolved config"), ("metrics.csv", "per-epoch metrics"),

@@ -20,3 +20,11 @@ from .transformer import (Transformer, TransformerDecoder, TransformerDecoderLay
 from .conv import Conv1d, Conv2d, ConvTranspose1d, ConvTranspose2d, Fold, Unfold
 from .pooling import AdaptiveAvgPool1d, AdaptiveAvgPool2d, AvgPool1d, AvgPool2d, MaxPool1d, MaxPool2d, Upsample
 from . import modules  # noqa: E402,F401  (torch.nn.modules.<file> layout; after the layers it re-exports)
+
+
+def __getattr__(name):
+    # torch.nn.SyncBatchNorm lives in chainrule.distributed (imported on first use: it imports nn itself)
+    if name == "SyncBatchNorm":
+        from ..distributed.sync_batchnorm import SyncBatchNorm
+        return SyncBatchNorm
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

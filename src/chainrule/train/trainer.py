@@ -11,6 +11,7 @@ The event order is documented in ``callback.py``. A batch is ``(inputs, target)`
 ``unpack_batch`` for other layouts. ``loss_fn`` must return the batch *mean* (reduction='mean'): gradient
 accumulation and the epoch's running loss weight each batch by its number of samples.
 """
+import contextlib
 import copy
 import math
 import os
@@ -35,6 +36,7 @@ from .rng import capture_rng, restore_rng
 __all__ = ["Trainer", "fit", "CHECKPOINT_FORMAT"]
 
 CHECKPOINT_FORMAT = "chainrule.train/1"
+_NO_CONTEXT = contextlib.nullcontext()
 
 
 class _Interrupted(Exception):
@@ -57,11 +59,15 @@ class Trainer:
     ``seed``        seeds chainrule's global generator at the start of ``fit`` (shuffling, dropout, ...)
     ``log_dir``     folder for ``metrics.csv`` (a ``CSVLogger`` is added) and the Ctrl-C checkpoint
     ``verbose``     1: progress bar on a terminal, one line per epoch otherwise; 0: silent
+    ``distributed`` True: data-parallel over the MPI ranks of an ``mpiexec`` launch (gradients averaged,
+                    each rank its shard of every batch, values reduced, files written by rank 0; see
+                    ``chainrule.distributed.training``); in a plain process the same as False but for
+                    the shuffle order (a DistributedSampler's, the same under any world size)
     """
 
     def __init__(self, model, optimizer, loss_fn, metrics=(), scheduler=None, callbacks=(), grad_clip=None,
                  accumulate=1, seed=None, log_dir=None, verbose=1, *, scheduler_interval="epoch",
-                 scheduler_monitor=None):
+                 scheduler_monitor=None, distributed=False):
         if not callable(model) or not hasattr(model, "parameters"):
             raise TypeError(f"Trainer: model must be a chainrule.nn.Module, got {type(model).__name__}")
         if not hasattr(optimizer, "step") or not hasattr(optimizer, "param_groups"):
@@ -81,6 +87,8 @@ class Trainer:
             raise TypeError(f"Trainer: seed must be an integer or None, got {seed!r}")
         if verbose not in (0, 1, True, False):
             raise ValueError(f"Trainer: verbose must be 0 (silent) or 1 (progress), got {verbose!r}")
+        if not isinstance(distributed, bool):
+            raise TypeError(f"Trainer: distributed must be True or False, got {distributed!r}")
         if scheduler_interval not in ("epoch", "step"):
             raise ValueError(f"Trainer: scheduler_interval must be 'epoch' or 'step', got {scheduler_interval!r}")
         if scheduler is not None and not hasattr(scheduler, "step"):
@@ -112,6 +120,8 @@ class Trainer:
         self.log_dir = os.fspath(log_dir) if log_dir is not None else None
         self.verbose = int(verbose)
         self.is_global_zero = True          # False on MPI ranks other than 0 (distributed training)
+        self.distributed = distributed
+        self._dist = None                   # chainrule.distributed.training.TrainerSync, made at the first fit
         # what callbacks read while fit runs
         self.epoch = 0
         self.epochs = 0
@@ -160,6 +170,10 @@ class Trainer:
         elif self.seed is not None:
             from ..random import manual_seed
             manual_seed(self.seed)
+        if self.distributed:
+            self._setup_distributed()
+        if skip:
+            self._check_resume_world_size(resume_state["position"])
         self.history.params = {"epochs": epochs, "steps": self.num_batches, "batch_size":
                                getattr(self.train_loader, "batch_size", None), "accumulate": self.accumulate,
                                "samples": _length(getattr(self.train_loader, "dataset", None)),
@@ -197,6 +211,8 @@ class Trainer:
         if resumed:
             self._load_running(resume_state)
         self._call("on_epoch_begin", epoch)
+        if self._dist is not None:
+            self._dist.begin_epoch(self.train_loader, epoch)
         gens = loader_generators(self.train_loader)
         if resumed:
             restore_rng(resume_state["rng"]["epoch_start"], gens)
@@ -215,6 +231,9 @@ class Trainer:
         on_after_backward = self._handlers["on_after_backward"]
         on_before_step = self._handlers["on_before_optimizer_step"]
         model, loss_fn, optimizer, metrics = self.model, self.loss_fn, self.optimizer, self.metrics
+        dist = self._dist
+        if dist is not None:
+            model = dist.forward_model(model)
         accumulate, last = self.accumulate, (self.num_batches - 1 if self.num_batches is not None else -1)
         per_step_scheduler = self.scheduler if self.scheduler_interval == "step" else None
         i = start - 1
@@ -229,10 +248,12 @@ class Trainer:
             loss_value = _scalar(loss)
             for h in on_before_backward:
                 h(self, loss)
-            if accumulate == 1:
-                loss.backward()
-            else:                          # sum of per-sample losses; divided by the step's sample count below
-                (loss * n).backward()
+            steps_now = self._accum_batches + 1 == accumulate or i == last
+            with (dist.backward_context(steps_now) if dist is not None else _NO_CONTEXT):
+                if accumulate == 1:
+                    loss.backward()
+                else:                      # sum of per-sample losses; divided by the step's sample count below
+                    (loss * n).backward()
             for h in on_after_backward:
                 h(self)
             self._accum_n += n
@@ -250,6 +271,8 @@ class Trainer:
                 logs = self._running_logs()
                 for h in on_batch_end:
                     h(self, i, logs)
+            if dist is not None:           # every rank stops (or is interrupted) at the same batch
+                self.stop_training, self._sigint = dist.agree(self.stop_training, self._sigint)
             if self._sigint:
                 raise _Interrupted
             if self.stop_training:
@@ -327,7 +350,31 @@ class Trainer:
     def _epoch_logs(self):
         """The one place where an epoch's training values are formed from the running sums (distributed
         training reduces ``_loss_sum``, ``_seen`` and the metrics' states across ranks here)."""
-        return _logs_from(self._loss_sum, self._seen, self.metrics, "")
+        return _logs_from(*self._reduced(self._loss_sum, self._seen, self.metrics), "")
+
+    def _reduced(self, loss_sum, seen, metrics):
+        """The sums over every rank (as they are in one process)."""
+        if self._dist is None:
+            return loss_sum, seen, metrics
+        return self._dist.reduce(loss_sum, seen, metrics)
+
+    def _check_resume_world_size(self, position):
+        """A mid-epoch position counts this rank's batches: it means the same samples only at the same world size."""
+        saved, now = int(position.get("world_size", 1)), self._dist.size if self._dist is not None else 1
+        if saved != now:
+            raise ValueError(f"fit(resume=...): the checkpoint was written in the middle of epoch "
+                             f"{int(position['epoch']) + 1} by {saved} process(es); on {now} the rest of that epoch "
+                             f"would be different samples. Resume it with mpiexec -n {saved}, or resume a "
+                             f"checkpoint taken at the end of an epoch (ModelCheckpoint, the end of fit): those "
+                             f"resume under any world size")
+
+    def _setup_distributed(self):
+        from ..distributed.training import TrainerSync
+        if self._dist is None:
+            self._dist = TrainerSync(self)
+        self.train_loader = self._dist.shard(self.train_loader, True)
+        self.val_loader = self._dist.shard(self.val_loader, False)
+        self.num_batches = _length(self.train_loader)
 
     # ======================================================================================= evaluation
     def evaluate(self, data, *, batch_size=32):
@@ -335,6 +382,8 @@ class Trainer:
         without gradients. Returns a dict ``{"loss": ..., <metric>: ...}`` (arrays for per-class metrics)."""
         loader = as_loader(data, batch_size=batch_size, shuffle=False, what="evaluate",
                            float_dtype=self._float_dtype())
+        if self._dist is not None:                   # each rank evaluates its share; the sums are reduced
+            loader = self._dist.shard(loader, False)
         logs, arrays = self._evaluate_loader(loader, [_fresh(m) for m in self.metrics], "")
         logs.update(arrays)
         return logs
@@ -359,7 +408,7 @@ class Trainer:
                             m.update(out_data, y_data)
         finally:
             self.model.train(was_training)
-        return _logs_from(loss_sum, seen, metrics, prefix)
+        return _logs_from(*self._reduced(loss_sum, seen, metrics), prefix)
 
     def predict(self, data, *, batch_size=32):
         """The model's outputs on ``data`` (a DataLoader, Dataset, arrays ``x`` or ``(x, y)``), in eval mode,
@@ -408,6 +457,8 @@ class Trainer:
             "history": self.history.state_dict(),
             "running": None,
         }
+        if self._dist is not None:               # a mid-epoch batch count means this many ranks' batches
+            state["position"]["world_size"] = self._dist.size
         if batch:
             state["running"] = {
                 "loss_sum": self._loss_sum, "seen": self._seen, "batches_done": self._batches_done,
@@ -420,6 +471,8 @@ class Trainer:
 
     def save_checkpoint(self, path):
         """Write ``state_dict()`` to ``path`` with ``chainrule.save`` (safetensors, atomic)."""
+        if not self.is_global_zero:                  # distributed: the replicas are identical, rank 0 writes
+            return os.fspath(path)
         d = os.path.dirname(os.path.abspath(os.fspath(path)))
         os.makedirs(d, exist_ok=True)
         _save(self.state_dict(), path, metadata={"format": CHECKPOINT_FORMAT})
