@@ -40,6 +40,8 @@ def test_decoder_layer_matches_torch(norm_first, batch_first):
     _copy_weights(m_t, m_cr)
     rng = np.random.default_rng(0)
     tgt, mem = rng.standard_normal((5, 2, 8)), rng.standard_normal((7, 2, 8))
+    if batch_first:
+        tgt, mem = tgt.transpose(1, 0, 2).copy(), mem.transpose(1, 0, 2).copy()
     mask = cr.nn.Transformer.generate_square_subsequent_mask(5, dtype=cr.float64)
     mask_t = torch.nn.Transformer.generate_square_subsequent_mask(5, dtype=torch.float64)
     np.testing.assert_array_equal(mask.numpy(), mask_t.numpy())
