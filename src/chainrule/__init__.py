@@ -44,6 +44,9 @@ from .ops.with_out import (abs, add, bmm, cat, clamp, div, exp, log, matmul, max
 from .device import accelerator, cuda, device, mps  # noqa: E402,F401
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,F401
 from .compile import compile  # noqa: E402,F401
+from .autograd.names import named as _named  # noqa: E402
+t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
+                          _named(swapaxes, "TransposeBackward0"))
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
 from .serialization import load, save  # noqa: E402
