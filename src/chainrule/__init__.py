@@ -50,7 +50,7 @@ t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeB
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
 from .serialization import load, save  # noqa: E402
-from . import amp, backends, serialization  # noqa: E402,F401
+from . import amp, backends, onnx, serialization  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 from .nn import functional as _functional  # noqa: E402,F401
 
