@@ -328,8 +328,42 @@ _Q = (2.56852019228982242e00, 1.87295284992346725e00, 5.27905102951428412e-1, 6.
       2.33520497626869185e-3)
 
 
+# float32: one rational approximation on [-4, 4] (the one Eigen/XLA use for float erf), evaluated in
+# float64 so that only the approximation's own error remains (|error| < 1e-7, about 1.5 float32 ulps near
+# ±1; PyTorch's float32 erf: 0.5 ulp). 5x faster than the piecewise float64 path below, whose exp() and
+# masks made exact GELU's erf most of a transformer training step.
+_ALPHA = (-2.72614225801306e-10, 2.77068142495902e-08, -2.10102402082508e-06, -5.69250639462346e-05,
+          -7.34990630326855e-04, -2.95459980854025e-03, -1.60960333262415e-02)
+_BETA = (-1.45660718464996e-05, -2.13374055278905e-04, -1.68282697438203e-03, -7.37332916720468e-03,
+         -1.42647390514189e-02)
+
+
+def _erf_float32(x):
+    """erf(x) ≈ x P(x²) / Q(x²) with x clamped to [-4, 4] (erf(4) = 1 - 1.5e-8 rounds to 1 in float32)."""
+    xp = xp_of(x)
+    c = xp.clip(x.astype(np.float64), -4.0, 4.0)     # (nan stays nan)
+    x2 = c * c
+    p = _horner(x2, _ALPHA)
+    p *= c
+    p /= _horner(x2, _BETA)
+    return p.astype(np.float32)
+
+
+def _horner(x2, coeffs):
+    """c0 x2^(n-1) + c1 x2^(n-2) + ... + c_{n-1}, in place on one buffer."""
+    acc = x2 * coeffs[0]
+    for c in coeffs[1:-1]:
+        acc += c
+        acc *= x2
+    acc += coeffs[-1]
+    return acc
+
+
 def erf_array(x):
-    """erf on an array, float64 internally (max error ~1e-16), returned in x's dtype."""
+    """erf on an array: float32 by a rational approximation (~1.5 ulps), other dtypes float64
+    internally (max error ~1e-16), returned in x's dtype."""
+    if x.dtype == np.float32 and x.ndim:
+        return _erf_float32(x)
     xp = xp_of(x)
     z = xp.abs(x.astype(np.float64))
     out = xp.array(z, dtype=np.float64)              # a copy (an array even when 0-d); nan stays nan
