@@ -177,3 +177,27 @@ def test_image_grid_and_png(tmp_path):
     save_image(imgs, tmp_path / "g.png", nrow=3)
     from PIL import Image
     assert Image.open(tmp_path / "g.png").size == (3 * 6 + 2, 2 * 6 + 2)
+
+
+@needs_torch
+def test_finfo_iinfo_broadcast_shapes_match_torch():
+    for d in ("float32", "float64", "float16"):
+        f, ft = cr.finfo(getattr(cr, d)), torch.finfo(getattr(torch, d))
+        assert (f.eps, f.max, f.min, f.tiny, f.bits) == (ft.eps, ft.max, ft.min, ft.tiny, ft.bits)
+    for d in ("int64", "int32", "uint8", "int8"):
+        i, it = cr.iinfo(getattr(cr, d)), torch.iinfo(getattr(torch, d))
+        assert (i.min, i.max, i.bits) == (it.min, it.max, it.bits)
+    assert cr.broadcast_shapes((2, 1), (3,)) == torch.broadcast_shapes((2, 1), (3,)) == (2, 3)
+    assert cr.is_floating_point(cr.ones(1)) and not cr.is_floating_point(cr.ones(1, dtype=cr.int64))
+
+
+def test_set_num_threads_changes_blas_threads():
+    pytest.importorskip("threadpoolctl")
+    before = cr.get_num_threads()
+    try:
+        cr.set_num_threads(1)
+        assert cr.get_num_threads() == 1
+    finally:
+        cr.set_num_threads(before)
+    with pytest.raises(ValueError, match="positive"):
+        cr.set_num_threads(0)

@@ -44,6 +44,8 @@ from .ops.with_out import (abs, add, bmm, cat, clamp, div, exp, log, matmul, max
 from .device import accelerator, cuda, device, mps  # noqa: E402,F401
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,F401
 from .compile import compile  # noqa: E402,F401
+from .threads import get_num_threads, set_num_threads  # noqa: E402,F401
+from .dtypes import finfo, iinfo  # noqa: E402,F401
 from .autograd.names import named as _named  # noqa: E402
 t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
                           _named(swapaxes, "TransposeBackward0"))
@@ -72,6 +74,16 @@ true_divide = div
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(x):
+    return x.is_floating_point()
+
+
+def broadcast_shapes(*shapes):
+    import builtins
+    import numpy as _np
+    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]))
 
 
 def numel(x):
