@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Op
+from ..autograd.grad_mode import STATE
 from ..tensor import _make
 from ._util import xp_of
 from .arithmetic import scale_by, where
@@ -253,7 +254,7 @@ class Erf(Op):
 
 class Gelu(Op):
     """y = x Φ(x) (exact) or its tanh approximation;   dL/dx = g (Φ(x) + x φ(x))"""
-    __slots__ = ("approximate",)
+    __slots__ = ("approximate", "cdf")
     save_inputs = True
 
     @staticmethod
@@ -263,11 +264,26 @@ class Gelu(Op):
         if approximate == "tanh":
             inner = x.dtype.type(math.sqrt(2 / math.pi)) * (x + x.dtype.type(0.044715) * x * x * x)
             return half * x * (1 + xp_of(x).tanh(inner))
-        return half * x * (1 + erf_array(x * x.dtype.type(1 / math.sqrt(2))))
+        cdf = erf_array(x * x.dtype.type(1 / math.sqrt(2)))         # Φ(x) = (1 + erf(x/√2)) / 2
+        cdf += 1
+        cdf *= half
+        ctx.cdf = cdf                    # kept for backward: erf is the costly part, computed once
+        return x * cdf
 
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
+        if ctx.approximate != "tanh" and not STATE.grad_enabled:
+            # raw-array fast path (no graph recorded): g (Φ(x) + x φ(x)) with the forward's Φ(x)
+            xa = x._data
+            d = np.square(xa, out=np.empty_like(xa))                 # (an array even for 0-d x)
+            d *= xa.dtype.type(-0.5)
+            xp_of(xa).exp(d, out=d)
+            d *= xa.dtype.type(1 / math.sqrt(2 * math.pi))
+            d *= xa
+            d += ctx.cdf
+            d *= g._data
+            return (_make(d),)
         if ctx.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             th = tanh(k * (x + 0.044715 * x * x * x))
