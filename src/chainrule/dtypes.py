@@ -91,7 +91,7 @@ def as_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype/type, a Python type or a name; return the chainrule dtype."""
     if type(d) is dtype:
         return d
-    if type(d) is _MissingDtype or d == "bfloat16" and type(bfloat16) is _MissingDtype:
+    if type(d) is _MissingDtype or isinstance(d, str) and d == "bfloat16" and type(bfloat16) is _MissingDtype:
         raise bfloat16.error()
     if isinstance(d, str):
         if d in _ALIASES:
