@@ -44,11 +44,16 @@ from .ops.with_out import (abs, add, bmm, cat, clamp, div, exp, log, matmul, max
 from .device import accelerator, cuda, device, mps  # noqa: E402,F401
 from .backends import get_float32_matmul_precision, set_float32_matmul_precision  # noqa: E402,F401
 from .compile import compile  # noqa: E402,F401
+from .threads import get_num_threads, set_num_threads  # noqa: E402,F401
+from .dtypes import finfo, iinfo  # noqa: E402,F401
+from .autograd.names import named as _named  # noqa: E402
+t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
+                          _named(swapaxes, "TransposeBackward0"))
 from . import autograd, nn, optim, utils  # noqa: E402
 from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
 from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
 from .serialization import load, save  # noqa: E402
-from . import amp, backends, serialization  # noqa: E402,F401
+from . import amp, backends, onnx, serialization  # noqa: E402,F401
 from .amp import autocast  # noqa: E402,F401
 from .nn import functional as _functional  # noqa: E402,F401
 
@@ -70,6 +75,16 @@ true_divide = div
 
 def is_tensor(obj):
     return isinstance(obj, Tensor)
+
+
+def is_floating_point(x):
+    return x.is_floating_point()
+
+
+def broadcast_shapes(*shapes):
+    import builtins
+    import numpy as _np
+    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]))
 
 
 def numel(x):

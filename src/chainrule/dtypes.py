@@ -91,7 +91,7 @@ def as_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype/type, a Python type or a name; return the chainrule dtype."""
     if type(d) is dtype:
         return d
-    if type(d) is _MissingDtype or d == "bfloat16" and type(bfloat16) is _MissingDtype:
+    if type(d) is _MissingDtype or isinstance(d, str) and d == "bfloat16" and type(bfloat16) is _MissingDtype:
         raise bfloat16.error()
     if isinstance(d, str):
         if d in _ALIASES:
@@ -161,3 +161,36 @@ def result_type(*operands):
         elif lower._category > result._category:
             result = promote_types(result, lower)
     return result
+
+
+class finfo:
+    """Limits of a floating dtype, as ``torch.finfo`` (bits, eps, max, min, tiny, resolution...)."""
+
+    def __init__(self, type=None):
+        d = as_dtype(type if type is not None else _default_float)
+        if not d.is_floating_point:
+            raise TypeError(f"finfo: {d} is not a floating point dtype (use iinfo for integers)")
+        info = np.finfo(d.np)
+        self.dtype, self.bits = d.name, info.bits
+        self.eps, self.max, self.min = float(info.eps), float(info.max), float(info.min)
+        self.tiny = self.smallest_normal = float(info.smallest_normal)
+        self.resolution = float(info.resolution)
+
+    def __repr__(self):
+        return (f"finfo(resolution={self.resolution:g}, min={self.min:g}, max={self.max:g}, eps={self.eps:g}, "
+                f"smallest_normal={self.smallest_normal:g}, tiny={self.tiny:g}, dtype={self.dtype})")
+
+
+class iinfo:
+    """Limits of an integer dtype, as ``torch.iinfo`` (bits, min, max)."""
+
+    def __init__(self, type):
+        d = as_dtype(type)
+        if d.is_floating_point:
+            raise TypeError(f"iinfo: {d} is not an integer dtype (use finfo for floating point)")
+        info = np.iinfo(d.np) if d.np.kind != "b" else None
+        self.dtype, self.bits = d.name, d.itemsize * 8
+        self.min, self.max = (int(info.min), int(info.max)) if info else (0, 1)
+
+    def __repr__(self):
+        return f"iinfo(min={self.min}, max={self.max}, dtype={self.dtype})"

@@ -30,3 +30,18 @@ def torch_name(node):
     if cls == "Permute":
         return "PermuteBackward0"
     return _FIXED.get(cls, cls + "Backward0")
+
+
+def named(fn, name):
+    """``fn`` (an op function) whose recorded node shows as ``name`` - for ops built from another op, e.g.
+    ``t()`` and ``transpose()`` are permutes that PyTorch names TBackward0 / TransposeBackward0."""
+    import functools
+
+    @functools.wraps(fn)
+    def op(*args, **kwargs):
+        out = fn(*args, **kwargs)
+        node = getattr(out, "grad_fn", None)
+        if node is not None and node.__dict__.get("_name") is None and type(node).__name__ == "Permute":
+            node._name = name
+        return out
+    return op

@@ -33,6 +33,7 @@ def _div_(x, other):
 
 
 from ..amp.autocast_mode import lower_precision  # noqa: E402  (autocast: matmuls in float16/bfloat16)
+from ..autograd.names import named  # noqa: E402  (PyTorch's grad_fn names for ops built from others)
 
 OPERATORS = {
     "__add__": ar.add, "__radd__": _reversed(ar.add),
@@ -81,7 +82,8 @@ METHODS = {
     # shape
     "reshape": sh.reshape, "view": sh.view, "view_as": sh.view_as, "flatten": sh.flatten,
     "unflatten": sh.unflatten, "squeeze": sh.squeeze, "unsqueeze": sh.unsqueeze, "permute": sh.permute,
-    "transpose": sh.transpose, "swapaxes": sh.swapaxes, "t": sh.t, "movedim": sh.movedim,
+    "transpose": named(sh.transpose, "TransposeBackward0"),
+    "swapaxes": named(sh.swapaxes, "TransposeBackward0"), "t": named(sh.t, "TBackward0"), "movedim": sh.movedim,
     "expand": sh.expand, "expand_as": sh.expand_as, "broadcast_to": sh.broadcast_to, "repeat": sh.repeat,
     "tile": sh.tile, "flip": sh.flip, "split": sh.split, "chunk": sh.chunk, "unbind": sh.unbind,
     "narrow": sh.narrow,

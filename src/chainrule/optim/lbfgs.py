@@ -161,7 +161,7 @@ class LBFGS(Optimizer):
         self._set_param(x)
         return loss, flat_grad
 
-    def step(self, closure):
+    def step(self, closure=None):
         """Minimise with up to max_iter iterations; ``closure()`` (required) zeroes the gradients, computes
         the loss, calls backward and returns the loss. Returns the loss of the first evaluation."""
         if closure is None:
