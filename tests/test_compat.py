@@ -100,6 +100,20 @@ def test_loading_a_pytorch_pickle_says_so_and_never_unpickles(tmp_path, legacy, 
             cr.load(io.BytesIO(fh.read()))
 
 
+@pytest.mark.parametrize("header_len", [0x0280, 0x0580])
+def test_a_safetensors_file_whose_header_length_looks_like_a_pickle_still_loads(tmp_path, header_len):
+    """The 8-byte header length can begin with 0x80 0x02..0x05 (a pickle's PROTO opcode) or "PK": the
+    pickle check must not refuse such a valid checkpoint (found by the serialization round-trip property)."""
+    path = tmp_path / "x.safetensors"
+    for pad in range(0, 2048):
+        cr.save({"w": cr.ones(3)}, path, metadata={"pad": "x" * pad})
+        raw = path.read_bytes()
+        if int.from_bytes(raw[:8], "little") >= header_len and raw[0] == header_len & 0xFF:
+            break
+    assert raw[0] == header_len & 0xFF
+    assert cr.load(path)["w"].tolist() == [1.0, 1.0, 1.0]
+
+
 def test_safe_globals_and_compile_and_inference_mode():
     with cr.serialization.safe_globals([int]):
         assert int in cr.serialization.get_safe_globals()

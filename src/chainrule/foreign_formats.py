@@ -24,9 +24,11 @@ def _pickle_protocol(head):
 def refuse_pytorch_pickle(fh, name):
     """Raise if the stream ``fh`` (seekable, at its start) holds a PyTorch pickle; leave it where it was."""
     start = fh.tell()
-    head = fh.read(4)
+    head = fh.read(9)
     fh.seek(start)
-    if head == b"PK\x03\x04":
+    if head[8:9] == b"{":
+        return      # a safetensors file: 8-byte header length, then its JSON header (whatever the length's bytes)
+    if head[:4] == b"PK\x03\x04":
         try:
             names = zipfile.ZipFile(fh).namelist()
         except zipfile.BadZipFile:
