@@ -360,7 +360,9 @@ def test_in_place_change_of_output_is_detected():
         out, _ = m(cr.randn(T, B, I))
         with cr.no_grad():
             out.mul_(2)                              # overwrites the values the backward would read
-        with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        # caught either by the saved-output version check, or - once any in-place op has re-based a tensor in
+        # this process (VIEWS.rebased; earlier tests do) - already when the stale view is recorded
+        with pytest.raises(RuntimeError, match="modified by an inplace operation|modified in place"):
             out.sum().backward()
 
 
