@@ -38,6 +38,9 @@ def plot_history(history, path=None, keys=None, title=None):
         ax.set_title("learning rate" if key == "lr" else key.replace("_", " "))
         ax.set_xlabel("epoch")
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        if len(epochs) <= 12:       # few epochs: one tick each (the locator falls back to 0.9, 1.0, 1.1 ...
+            ax.set_xticks(epochs)   # on a range shorter than one epoch)
+            ax.set_xlim(epochs[0] - 0.5, epochs[-1] + 0.5)
         ax.grid(True, alpha=0.3)
         if key != "lr":
             ax.legend()
