@@ -117,3 +117,15 @@ def test_install_and_uninstall_in_process():
     assert "torch" not in sys.modules or sys.modules["torch"] is not cr
     with pytest.raises(AttributeError):
         cr.ones(1).frobnicate
+
+
+def test_uninstall_gives_back_a_real_torch_imported_before():
+    real = pytest.importorskip("torch")
+    run.install()
+    try:
+        import torch
+        assert torch is cr
+    finally:
+        run.uninstall()
+    import torch
+    assert torch is real and sys.modules["torch"] is real     # not re-imported (its C extension can't be)

@@ -147,6 +147,11 @@ def _tensor_getattr(self, name):
 
 
 _finder = None
+_hidden = {}        # real torch/torchvision modules set aside by install(), put back by uninstall()
+
+
+def _torch_module_names():
+    return [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "torchvision"))]
 
 
 def install():
@@ -154,8 +159,8 @@ def install():
     global _finder
     if _finder is not None:
         return
-    for name in [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "torchvision"))]:
-        del sys.modules[name]                   # a real PyTorch imported earlier must not be used
+    for name in _torch_module_names():          # a real PyTorch imported earlier must not be used, but is
+        _hidden[name] = sys.modules.pop(name)   # kept: its C extension cannot be imported a second time
     _finder = TorchFinder()
     sys.meta_path.insert(0, _finder)
     from .tensor import Tensor
@@ -168,8 +173,10 @@ def uninstall():
         return
     sys.meta_path.remove(_finder)
     _finder = None
-    for name in [m for m in sys.modules if m == "torch" or m.startswith(("torch.", "torchvision"))]:
+    for name in _torch_module_names():
         del sys.modules[name]
+    sys.modules.update(_hidden)
+    _hidden.clear()
     from .tensor import Tensor
     if "__getattr__" in vars(Tensor):
         del Tensor.__getattr__
