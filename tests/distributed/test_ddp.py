@@ -24,7 +24,6 @@ def test_one_process_wrapper_is_transparent():
 
 
 @pytest.mark.parametrize("kwargs, match", [
-    (dict(device_ids=[0]), "device_ids=\\[0\\] is not supported"),
     (dict(dim=1), "dim=1 is not supported"),
     (dict(process_group=object()), "process_group=.* is not supported"),
     (dict(bucket_cap_mb=0), "bucket_cap_mb must be a positive number"),
@@ -35,6 +34,12 @@ def test_unsupported_arguments_raise(kwargs, match):
         DistributedDataParallel(nn.Linear(2, 2), **kwargs)
     with pytest.raises(TypeError, match="expected a chainrule nn.Module, got function"):
         DistributedDataParallel(lambda x: x)
+
+
+def test_gpu_device_ids_get_the_one_device_error():
+    with pytest.raises(RuntimeError, match="'cuda:0' is not available for this DistributedDataParallel"):
+        DistributedDataParallel(nn.Linear(2, 2), device_ids=[0])
+    DistributedDataParallel(nn.Linear(2, 2), device_ids=["cpu"], output_device="cpu")     # the CPU is fine
 
 
 def test_queue_callback_runs_once_after_every_grad_is_accumulated():

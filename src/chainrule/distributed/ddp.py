@@ -64,9 +64,10 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a chainrule nn.Module, got {type(module).__name__}")
-        for name, value, ok in (("device_ids", device_ids, device_ids in (None, [], ())),
-                                ("output_device", output_device, output_device in (None, "cpu")),
-                                ("dim", dim, dim == 0), ("process_group", process_group, process_group is None)):
+        from ..device import check_device       # GPU ids (PyTorch's ints are CUDA indices): the one device error
+        for d in list(device_ids or []) + ([output_device] if output_device is not None else []):
+            check_device(f"cuda:{d}" if isinstance(d, int) else d, "DistributedDataParallel")
+        for name, value, ok in (("dim", dim, dim == 0), ("process_group", process_group, process_group is None)):
             if not ok:
                 raise ValueError(f"DistributedDataParallel: {name}={value!r} is not supported (chainrule runs on "
                                  f"the CPU, one world of MPI.COMM_WORLD, batches split along dim 0); leave it out")

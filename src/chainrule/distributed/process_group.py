@@ -178,7 +178,7 @@ class _MPIWorld:
         print(msg, file=sys.stderr, flush=True)
         if self.on_timeout == "abort" and final:
             print(f"chainrule.distributed: rank {self.rank}: aborting the job", file=sys.stderr, flush=True)
-            self.comm.Abort(1)
+            _abort(self.comm)
 
 
 def _new_stats():
@@ -213,6 +213,13 @@ def init(timeout=None, *, on_timeout="abort"):
     _world = world
 
 
+def _abort(comm):
+    """``Abort`` tears down the launcher's output forwarding at once: give it a moment to carry what this
+    rank just wrote to stderr (the rank and the reason), or the user sees the job die without a word."""
+    time.sleep(0.5)
+    comm.Abort(1)
+
+
 def _abort_on_uncaught_exception(world):
     """An uncaught exception on any rank prints that rank's traceback and aborts every rank."""
     previous = sys.excepthook
@@ -225,7 +232,7 @@ def _abort_on_uncaught_exception(world):
                              f"{exc_type.__name__}; aborting the job\n{text}")
             sys.stderr.flush()
         finally:
-            world.comm.Abort(1)
+            _abort(world.comm)
         previous(exc_type, exc, tb)              # not reached: Abort ends the process
 
     sys.excepthook = hook
