@@ -373,6 +373,6 @@ def _to_tensor(x):
 _function._bind(Tensor, _make, _to_tensor)
 
 # ---- the differentiable methods and operators; each is defined with its backward rule in chainrule/ops ----
-from .ops import methods as _methods  # noqa: E402  (the ops import Tensor from this module)
+from . import tensor_methods as _methods  # noqa: E402  (the ops import Tensor from this module)
 
 _methods.attach(Tensor)

@@ -7,10 +7,12 @@ from ..ops.conv import conv1d, conv2d, conv_transpose1d, conv_transpose2d, fold,
 from ..ops.linear import bilinear, linear
 from ..ops.loss import (binary_cross_entropy, binary_cross_entropy_with_logits, cosine_embedding_loss, cross_entropy,
                         huber_loss, kl_div, l1_loss, margin_ranking_loss, mse_loss, nll_loss, smooth_l1_loss)
-from ..ops.nnmisc import (cosine_similarity, dropout, dropout1d, dropout2d, dropout3d, embedding, normalize,
-                          one_hot)
-from ..ops.norm import batch_norm, group_norm, layer_norm, rms_norm
-from ..ops.pool import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, interpolate, max_pool1d,
+from ..ops.distance import cosine_similarity, normalize
+from ..ops.dropout import dropout, dropout1d, dropout2d, dropout3d
+from ..ops.embedding import embedding
+from ..ops.one_hot import one_hot
+from ..ops.normalization import batch_norm, group_norm, layer_norm, rms_norm
+from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d, avg_pool2d, interpolate, max_pool1d,
                         max_pool2d)
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import pad

@@ -1,5 +1,5 @@
 """Normalisation layers: LayerNorm, RMSNorm, GroupNorm, BatchNorm1d/2d/3d (constructor arguments, default
-init, state-dict names and ``extra_repr`` as PyTorch). The math lives in ``chainrule/ops/norm.py``."""
+init, state-dict names and ``extra_repr`` as PyTorch). The math lives in ``chainrule/ops/normalization.py``."""
 import numbers
 
 from . import functional as F

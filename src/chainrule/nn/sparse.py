@@ -1,7 +1,7 @@
 """Embedding: a lookup table of ``num_embeddings`` vectors of size ``embedding_dim`` (as ``torch.nn.Embedding``).
 
 Init N(0, 1) with the ``padding_idx`` row zeroed; that row never receives a gradient, so it stays as it
-is through training. The math lives in ``chainrule/ops/nnmisc.py``."""
+is through training. The math lives in ``chainrule/ops/embedding.py``."""
 from . import functional as F
 from . import init
 from .module import Module

@@ -26,8 +26,8 @@ from .. import dtypes as _dt
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
-from ..random import default_generator
 from ..tensor import Tensor, _make
+from ._util import dropout_keep_mask, sum_to_array
 from .linalg import matmul
 from .linear import linear
 from .shape import mT, sum_to
@@ -43,15 +43,6 @@ def _rowsum(a):
         n = a.shape[-1]
         return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
     return a.sum(axis=-1, keepdims=True)
-
-
-def _sum_to_array(a, shape):
-    """Sum ``a`` down to ``shape`` (undo broadcasting)."""
-    if a.shape == tuple(shape):
-        return a
-    lead = a.ndim - len(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
-    return a.sum(axis=axes, keepdims=True).reshape(shape)
 
 
 # Scores below this bound can be exponentiated without the usual max-shift: exp(x) and a row's sum stay
@@ -141,13 +132,13 @@ class AttentionWeights(Op):
             if nq:
                 a = np.matmul(ds, k._data)
                 a *= scale
-                gq = _make(_sum_to_array(a, q._data.shape))
+                gq = _make(sum_to_array(a, q._data.shape))
             if nk:
                 a = np.matmul(np.swapaxes(ds, -1, -2), q._data)
                 a *= scale
-                gk = _make(_sum_to_array(a, k._data.shape))
+                gk = _make(sum_to_array(a, k._data.shape))
             if nm:
-                gm = _make(_sum_to_array(ds, m._data.shape))
+                gm = _make(sum_to_array(ds, m._data.shape))
             return gq, gk, gm
         # differentiable path (create_graph=True): the same formula with Tensor ops; P̂ is recomputed as
         # a recorded node so that second derivatives see how it depends on Q, K and M
@@ -166,16 +157,8 @@ def _attention_weights(q, k, mask, scale, dropout_p, safe):
     if dropout_p > 0.0:
         shape = np.broadcast_shapes(q._data.shape[:-1] + (k._data.shape[-2],),
                                     k._data.shape[:-2] + (1, 1), mask._data.shape if mask is not None else ())
-        keep = _keep_mask(shape, dropout_p, q._data.dtype)
+        keep = dropout_keep_mask(shape, dropout_p, q._data.dtype)
     return AttentionWeights.apply(q, k, mask, scale=float(scale), keep=keep, safe=safe)
-
-
-def _keep_mask(shape, p, dtype):
-    """Inverted dropout's multiplier: 1/(1-p) with probability 1-p, else 0 (p = 1: all zeros)."""
-    if p >= 1.0:
-        return np.zeros(shape, dtype)
-    u = default_generator()._np.random(shape, dtype=np.float32 if dtype == np.float32 else np.float64)
-    return (u >= p) * np.asarray(1.0 / (1.0 - p), dtype)    # (bool * scalar: several times faster than where)
 
 
 # ------------------------------------------------------------------------------------------------- masks

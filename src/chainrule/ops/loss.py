@@ -22,6 +22,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
+from ._util import sigmoid_array
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
@@ -473,7 +474,7 @@ class BinaryCrossEntropyWithLogits(Op):
             gd = g._data * w if w is not None else g._data
             gx = gy = None
             if nx:
-                sig = _sigmoid_array(xd)
+                sig = sigmoid_array(xd)
                 gx = _make((gd * (sig - yd if pw is None else sig * (1 + (pw - 1) * yd) - pw * yd))
                            .astype(xd.dtype, copy=False))
             if ny:
@@ -497,12 +498,6 @@ class BinaryCrossEntropyWithLogits(Op):
                 sp_neg = log1p(exp(-_abs(x))) + relu(-x)
                 gy = gw * (_make(pw) * sp_neg - (sp_neg + x))
         return gx, gy
-
-
-def _sigmoid_array(x):
-    """σ(x) without overflow: e^x / (1 + e^x) for x < 0, 1 / (1 + e^-x) otherwise."""
-    e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

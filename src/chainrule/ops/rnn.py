@@ -537,7 +537,7 @@ def rnn(mode, input, hx, cx, weights, num_layers=1, dropout=0.0, training=False,
     """A stack of recurrent layers, as torch's ``_VF.lstm/gru/rnn_tanh``: input (T, B, I) ((B, T, I) if
     batch_first), hx / cx (num_layers * D, B, H) or None, ``weights`` one (W_ih, W_hh, b_ih, b_hh) per layer
     and direction (layer-major). Returns (output, h_n, c_n); c_n is None except for the LSTM."""
-    from .nnmisc import dropout as _dropout
+    from .dropout import dropout as _dropout
     from .shape import cat, stack
     x = input.transpose(0, 1) if batch_first else input
     D = 2 if bidirectional else 1

@@ -2,15 +2,15 @@
 
 Kept as a plain table (no generated code) so ``grep`` finds where ``x.exp()`` or ``a @ b`` lives.
 """
-from . import arithmetic as ar
-from . import compare as cmp
-from . import index as ix
-from . import inplace as ip
-from . import linalg as la
-from . import reduce as rd
-from . import shape as sh
-from . import sorting as so
-from . import unary as un
+from .ops import arithmetic as ar
+from .ops import compare as cmp
+from .ops import index as ix
+from .ops import inplace as ip
+from .ops import linalg as la
+from .ops import reduce as rd
+from .ops import shape as sh
+from .ops import sorting as so
+from .ops import unary as un
 
 
 def _reversed(fn):
@@ -32,8 +32,8 @@ def _div_(x, other):
     return ip._binary_inplace("div_", ar.div)(x, other)
 
 
-from ..amp.autocast_mode import lower_precision  # noqa: E402  (autocast: matmuls in float16/bfloat16)
-from ..autograd.names import named  # noqa: E402  (PyTorch's grad_fn names for ops built from others)
+from .amp.autocast_mode import lower_precision  # noqa: E402  (autocast: matmuls in float16/bfloat16)
+from .autograd.names import named  # noqa: E402  (PyTorch's grad_fn names for ops built from others)
 
 OPERATORS = {
     "__add__": ar.add, "__radd__": _reversed(ar.add),

@@ -21,6 +21,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import STATE, no_grad
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
+from ._util import sum_to_array
 from .shape import sum_to
 
 __all__ = ["layer_norm", "batch_norm", "group_norm", "rms_norm"]
@@ -79,7 +80,7 @@ class Normalize(Op):
             if nw:
                 gw = _make(_weight_grad(gd, xhat, w._data.shape))
             if nb:
-                gb = _make(_sum_to_array(gd, b._data.shape))
+                gb = _make(sum_to_array(gd, b._data.shape))
             return gx, gw, gb
         # differentiable path (create_graph=True): the same formulas with Tensor ops, statistics recomputed
         # from the saved input so that second derivatives see how they depend on x
@@ -165,20 +166,7 @@ def _mean_of_product(a, b, axes):
 
 def _weight_grad(g, xhat, shape):
     """Σ g x̂ summed down to the weight's ``shape``."""
-    return _sum_to_array(g * xhat, shape)
-
-
-def _sum_to_array(a, shape):
-    """Sum the raw array ``a`` down to ``shape`` (the broadcast shape of a weight). Summing away only
-    leading dims (LayerNorm's weight) is a vector-matrix product: ~10x faster than ``a.sum(0)``."""
-    lead = a.ndim - len(shape)
-    if a.flags.c_contiguous and tuple(shape) == a.shape[lead:]:
-        n = int(np.prod(shape))
-        rows = a.reshape(-1, n)
-        return (np.ones(rows.shape[0], a.dtype) @ rows).reshape(shape)
-    axes = tuple(range(lead)) + tuple(i + lead for i, s in enumerate(shape) if s == 1 and a.shape[i + lead] != 1)
-    out = a.sum(axis=axes, keepdims=True) if axes else a
-    return out.reshape(shape)
+    return sum_to_array(g * xhat, shape)
 
 
 def _float_input(x, op):
