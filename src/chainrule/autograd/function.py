@@ -225,12 +225,33 @@ class FunctionCtx(Function):
 
 
 class Op(Function):
-    """Base of chainrule's built-in ops.
+    """Base of chainrule's built-in ops: ``forward`` on raw arrays, ``backward`` written once for two carriers.
 
     ``forward(ctx, *arrays, **params)`` computes the output array from input arrays; it may stash plain
-    metadata on ``ctx`` (shapes, masks, indices). Class flags say what backward needs:
-    ``save_inputs`` -> ``ctx.saved_tensors`` are the input Tensors; ``save_output`` -> ``ctx.output``;
+    metadata on ``ctx`` (shapes, masks, indices, constants). Class flags say what backward needs:
+    ``save_inputs`` -> ``ctx.saved_tensors`` are the inputs; ``save_output`` -> ``ctx.output``;
     ``is_view`` -> the output shares memory (and the version counter) with input 0.
+
+    **An Op applied to raw arrays returns a raw array**: with no Tensor among its inputs, ``apply`` runs
+    ``forward`` and nothing else (no Tensor, no node). That is what lets every backward rule be written once.
+
+    ``backward(ctx, g)`` returns one gradient (or None) per input and runs on one of two carriers:
+
+    * first order (``loss.backward()``, ``autograd.grad()``; recording is off): ``g``, ``ctx.saved_tensors``
+      and ``ctx.output`` are **NumPy arrays**, and the rule returns arrays - the ops it calls are plain
+      NumPy calls, nothing is recorded;
+    * ``create_graph=True`` (recording is on): they are **Tensors**, every op of the rule is recorded, so the
+      gradient is differentiable again (grad-of-grad is exact, with no second copy of the formula).
+
+    So a rule may use: Python operators (``+ - * / ** @``, unary ``-``, comparisons), ``.shape``/``.ndim``/
+    ``.reshape(shape)``, and chainrule's op functions (``sum_to``, ``where``, ``exp``, ``matmul``, ``mT``...),
+    which keep the carrier they are given; constants kept on ``ctx`` (masks, indices) mix with either
+    carrier. A saved input that was a Python number stays a number. A rule must not reach for one carrier's
+    own API (``g._data``, ``g.sum(dim=...)``, ``x.astype``) nor test ``isinstance(x, Tensor)`` to choose
+    its math; ``ops/_util.py`` has the carrier-neutral helpers (``data_of``, ``cast_to``, ``is_tensor``...).
+    A fused kernel whose backward is too costly to compose from ops puts the raw kernel in the forward of
+    a ``*Grad`` Op (Chainer's pattern, as ``ops/conv.py``): its own ``backward`` then gives the second order.
+    The engine checks what a rule returns (count, shapes) and names the op when it is wrong.
     """
     __slots__ = ()
     save_inputs = False
