@@ -53,7 +53,7 @@ def _topo_order(roots):
         while stack:
             node, edges = stack[-1]
             for e in edges:
-                if e is not None and e not in visited and isinstance(e, Function):
+                if isinstance(e, Function) and e not in visited:     # (leaves: not hashed)
                     visited.add(e)
                     stack.append((e, iter(e._edges)))
                     break
@@ -93,6 +93,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
 
     prev_mode = STATE.grad_enabled
     STATE.grad_enabled = bool(create_graph)
+    anomaly = STATE.anomaly
     captured = {}
     try:
         for node in order:
@@ -113,7 +114,7 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             grads = node._call_backward(g)
             if type(grads) is not tuple or len(grads) != len(node._edges):
                 grads = _fit_count(node, grads)
-            if STATE.anomaly:
+            if anomaly:
                 _check_anomaly(node, grads)
             for edge, gi in zip(node._edges, grads):
                 if edge is None or gi is None:
@@ -149,7 +150,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     for leaf, g in leaf_grads.values():
         if not leaf._requires_grad:
             continue
-        g = _leaf_hooks(leaf, g, raw)
+        if leaf._hooks:
+            g = _call_hooks(leaf._hooks, g, raw)
         if not raw:
             if g._data.dtype != leaf._data.dtype:
                 g = g._cast(leaf.dtype)

@@ -341,10 +341,20 @@ class Op(Function):
 
     def saved_tensors_read(self, *reads):
         """As ``Function.saved_tensors_read``, on the carrier of the running rule: arrays at first order."""
-        saved = Function.saved_tensors_read(self, *reads)
-        if STATE.grad_enabled or self.tensor_backward:
-            return saved
-        return tuple([x._data if isinstance(x, _Tensor) else x for x in saved])
+        if STATE.grad_enabled or self.tensor_backward or self._saved is None:
+            return Function.saved_tensors_read(self, *reads)
+        versions, Tensor = self._versions, _Tensor
+        out = []
+        for i, t in enumerate(self._saved):          # the common case, inlined: unchanged saved inputs
+            if isinstance(t, Tensor):
+                if t._vc[0] != versions[i] and (not reads or reads[i]):
+                    return tuple([x._data if isinstance(x, Tensor) else x
+                                  for x in Function.saved_tensors_read(self, *reads)])   # raises
+                t = t._data
+            elif t is _OUTPUT:
+                t = self._output_array()
+            out.append(t)
+        return tuple(out)
 
     @property
     def output(self):

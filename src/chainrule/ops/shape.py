@@ -319,7 +319,7 @@ def broadcast_tensors(*tensors):
 
 def sum_to(g, shape):
     """Sum ``g`` down to ``shape`` (undo broadcasting); a no-op when the shapes already agree."""
-    if data_of(g).shape == tuple(shape):
+    if (g.shape if type(g) is np.ndarray else data_of(g).shape) == shape:
         return g
     return SumTo.apply(g, shape=tuple(shape))
 
