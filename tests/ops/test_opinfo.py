@@ -11,9 +11,6 @@ from oracle import NO_TORCH, needs_torch, torch
 import opinfo
 from opinfo import OPS, call
 
-PARAMS = opinfo.params()
-
-
 # ---------------------------------------------------------------- converting samples
 def _is_float(a):
     return isinstance(a, np.ndarray) and a.dtype.kind == "f"
@@ -69,19 +66,6 @@ def _has_empty(sample):
     return any(isinstance(a, np.ndarray) and a.size == 0 for a in sample.args)
 
 
-def _with_leaves(op, sample, leaves_new, lib="cr"):
-    """The sample's converted arguments with the float leaves replaced by ``leaves_new`` (gradcheck's copies)."""
-    it = iter(leaves_new)
-
-    def sub(a, i):
-        if isinstance(a, (tuple, list)):
-            return type(a)(sub(x, i) for x in a)
-        if hasattr(a, "requires_grad") and a.requires_grad:
-            return next(it)
-        return a
-    return sub
-
-
 def _as_fn(op, spelling, sample):
     """fn(*leaves) -> tuple of float outputs, with the sample's other arguments fixed (for gradcheck)."""
     args = _args(op, sample, "cr")
@@ -100,7 +84,20 @@ def _as_fn(op, spelling, sample):
 
 
 def _diff_samples(op):
-    return [s for s in _samples(op) if not _has_empty(s) and any(_is_float(a) for a in _flat(s.args))]
+    return [s for s in _samples(op) if s.fd and not _has_empty(s) and any(_is_float(a) for a in _flat(s.args))]
+
+
+def _inplace(spelling):
+    name = spelling.split(".", 1)[1]
+    return (name.endswith("_") and not name.startswith("__")) or name.startswith("__i") or name == "__setitem__"
+
+
+def _fits(spelling, sample):
+    """An in-place spelling cannot grow its first argument: skip samples that broadcast it to a bigger shape."""
+    if not _inplace(spelling):
+        return True
+    shapes = [np.shape(a) for a in sample.args if isinstance(a, np.ndarray)]
+    return np.broadcast_shapes(*shapes) == shapes[0] if spelling != "Tensor.__setitem__" else True
 
 
 def _flat(args):
@@ -108,7 +105,7 @@ def _flat(args):
 
 
 # ---------------------------------------------------------------- the harness
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_gradcheck"))
 def test_gradcheck(op):
     if not op.diff:
         pytest.skip("no gradient")
@@ -117,7 +114,7 @@ def test_gradcheck(op):
         assert cr.autograd.gradcheck(fn, leaves, atol=op.grad_atol, rtol=op.grad_rtol), (op.name, s)
 
 
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_gradgradcheck"))
 def test_gradgradcheck(op):
     if not (op.diff and op.gradgrad):
         pytest.skip("no second order")
@@ -137,11 +134,13 @@ def _compare(c, t, op, where, atol, rtol):
 
 
 @needs_torch
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_torch_oracle"))
 def test_torch_oracle(op):
     """Every spelling the entry covers: forward values and input gradients equal PyTorch's (float64)."""
     for spelling in op.names:
         for k, s in enumerate(_samples(op)):
+            if not _fits(spelling, s):
+                continue
             where = f"{spelling} sample {k}"
             ac, at = _args(op, s, "cr"), _args(op, s, torch)
             oc = _outputs(call(spelling, "cr", ac, s.kwargs))
@@ -165,7 +164,7 @@ def test_torch_oracle(op):
                 _compare(lc.grad, lt.grad, op, f"{where}: gradient of input {i}", op.atol, op.rtol)
 
 
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_backward_matches_create_graph"))
 def test_backward_matches_create_graph(op):
     """First-order loss.backward() (raw arrays) equals autograd.grad(create_graph=True) (Tensors)."""
     if not op.diff:
@@ -179,6 +178,8 @@ def test_backward_matches_create_graph(op):
             outs = _float_outputs(call(op.names[0], "cr", args, s.kwargs))
             outs = [o for o in outs if o.requires_grad]
             if not outs:
+                assert not leaves or not any(o.is_floating_point() for o in _outputs(call(op.names[0], "cr", args, s.kwargs))), \
+                    f"sample {k}: inputs require grad, the float output has no grad_fn"
                 break
             if not results:
                 seeds = [cr.tensor(rng.standard_normal(tuple(o.shape))) for o in outs]
@@ -198,7 +199,7 @@ def test_backward_matches_create_graph(op):
 
 
 @needs_torch
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_empty_and_0d"))
 def test_empty_and_0d(op):
     """Samples with an empty or 0-d input: forward shape and dtype as torch; backward runs."""
     edge = [s for s in _samples(op) if any(isinstance(a, np.ndarray) and (a.size == 0 or a.ndim == 0)
@@ -219,7 +220,7 @@ def test_empty_and_0d(op):
                 assert x.grad is None or tuple(x.grad.shape) == tuple(x.shape)
 
 
-@pytest.mark.parametrize("op", PARAMS)
+@pytest.mark.parametrize("op", opinfo.params("test_float32"))
 def test_float32(op):
     """float32 in: float32 out and float32 gradients, values close to the float64 run."""
     if not op.float32:
@@ -258,7 +259,9 @@ def test_registry_names_exist():
     assert not stale, f"registry spellings that are not exported: {stale}"
 
 
-@pytest.mark.parametrize("fn", ["expm1", "log1p"])
+@pytest.mark.parametrize("fn", [pytest.param("expm1", marks=pytest.mark.xfail(
+    strict=True, reason="issue 10: expm1 is computed as exp(x) - 1 (ops/unary.py) and loses 8 digits at 1e-10")),
+    "log1p"])
 def test_expm1_log1p_tiny_arguments_to_one_ulp(fn):
     """exp(x) - 1 and log(1 + x) lose every digit below 1e-8; the ops must not (NumPy's are correctly rounded
     to ~1 ulp)."""
