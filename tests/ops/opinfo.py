@@ -235,7 +235,8 @@ add("copy_", ["Tensor.copy_"], fixed(lambda r: S(r.standard_normal((2, 3)), r.st
                                      lambda r: S(r.standard_normal((2, 3)), r.standard_normal(3))))
 add("masked_fill", list(both("masked_fill")) + ["Tensor.masked_fill_"],
     fixed(lambda r: S(r.standard_normal((2, 3)), bools(r, (2, 3)), 0.5),
-          lambda r: S(r.standard_normal((2, 3)), bools(r, (3,)), -1.0)))
+          lambda r: S(r.standard_normal((2, 3)), bools(r, (3,)), -1.0),
+          lambda r: S(r.standard_normal(()), bools(r, ()), 2.0), lambda r: S(r.standard_normal((0, 3)), bools(r, (3,)), 2.0)))
 
 # -- comparisons and logic (no gradient)
 for _n, _ops in [("eq", ["Tensor.__eq__"]), ("ne", ["cr.not_equal", "Tensor.__ne__"]),
@@ -295,11 +296,15 @@ add("norm", both("norm"), fixed(lambda r: S(r.standard_normal((2, 3))), lambda r
                                 lambda r: S(_r(r, (2, 3), "away"), p=1, dim=0),
                                 lambda r: S(r.standard_normal((2, 3)), p=3, dim=1, keepdim=True)))
 add("softmax", list(both("softmax")) + ["F.softmax"], fixed(lambda r: S(r.standard_normal((2, 3)), dim=1),
+                                                            lambda r: S(r.standard_normal(()), dim=0),
+                                                            lambda r: S(r.standard_normal((0, 3)), dim=1),
                                                             lambda r: S(r.standard_normal((2, 3, 2)), dim=0)))
 add("log_softmax", list(both("log_softmax")) + ["F.log_softmax"],
-    fixed(lambda r: S(r.standard_normal((2, 3)), dim=1), lambda r: S(r.standard_normal((2, 3, 2)), dim=-1)))
+    fixed(lambda r: S(r.standard_normal((2, 3)), dim=1), lambda r: S(r.standard_normal((2, 3, 2)), dim=-1),
+          lambda r: S(r.standard_normal(()), dim=0), lambda r: S(r.standard_normal((0, 3)), dim=1)))
 add("cumsum", both("cumsum"), fixed(lambda r: S(r.standard_normal((2, 3)), dim=1),
-                                    lambda r: S(r.standard_normal((3,)), dim=0)))
+                                    lambda r: S(r.standard_normal((3,)), dim=0),
+                                    lambda r: S(r.standard_normal(()), dim=0), lambda r: S(r.standard_normal((0, 2)), dim=0)))
 add("gather", both("gather"), fixed(lambda r: S(r.standard_normal((3, 4)), 1, ints(r, (3, 2), 4)),
                                     lambda r: S(r.standard_normal((3, 4)), 0, ints(r, (2, 4), 3))))
 add("take_along_dim", ["cr.take_along_dim"], fixed(lambda r: S(r.standard_normal((3, 4)), ints(r, (3, 2), 4), dim=1)))
@@ -312,7 +317,9 @@ add("matmul", list(both("matmul")) + ["Tensor.__matmul__"],
           lambda r: S(r.standard_normal((2, 1, 2, 3)), r.standard_normal((3, 3, 2))),
           lambda r: S(r.standard_normal((0, 3)), r.standard_normal((3, 2)))))
 add("rmatmul", ["Tensor.__rmatmul__"], fixed(lambda r: S(r.standard_normal((3, 2)), r.standard_normal((2, 3)))))
-add("mm", both("mm"), fixed(lambda r: S(r.standard_normal((2, 3)), r.standard_normal((3, 4)))))
+add("mm", both("mm"), fixed(lambda r: S(r.standard_normal((2, 3)), r.standard_normal((3, 4))),
+                            lambda r: S(r.standard_normal((0, 3)), r.standard_normal((3, 2))),
+                            lambda r: S(r.standard_normal((2, 0)), r.standard_normal((0, 2)))))
 add("bmm", both("bmm"), fixed(lambda r: S(r.standard_normal((2, 2, 3)), r.standard_normal((2, 3, 4)))))
 add("mv", both("mv"), fixed(lambda r: S(r.standard_normal((2, 3)), r.standard_normal((3,)))))
 add("dot", both("dot"), fixed(lambda r: S(r.standard_normal((3,)), r.standard_normal((3,)))))
@@ -322,11 +329,13 @@ add("einsum", ["cr.einsum"], fixed(lambda r: S("ij,jk->ik", r.standard_normal((2
 
 # -- order, triangles
 add("sort", both("sort"), fixed(lambda r: S(r.permutation(6).reshape(2, 3) * 0.3),
-                                lambda r: S(r.permutation(6).reshape(2, 3) * 0.3, dim=0, descending=True)))
+                                lambda r: S(r.permutation(6).reshape(2, 3) * 0.3, dim=0, descending=True),
+                                lambda r: S(r.standard_normal((0, 3))), lambda r: S(r.standard_normal(()))))
 add("argsort", both("argsort"), fixed(lambda r: S(r.permutation(6).reshape(2, 3) * 0.3, dim=1)), diff=False)
 add("topk", both("topk"), fixed(lambda r: S(r.permutation(6).reshape(2, 3) * 0.3, 2),
                                 lambda r: S(r.permutation(6).reshape(2, 3) * 0.3, 1, dim=0, largest=False)))
-add("tril", both("tril"), fixed(lambda r: S(r.standard_normal((3, 4))), lambda r: S(r.standard_normal((2, 3, 3)), 1)))
+add("tril", both("tril"), fixed(lambda r: S(r.standard_normal((3, 4))), lambda r: S(r.standard_normal((2, 3, 3)), 1),
+                                lambda r: S(r.standard_normal((0, 3)))))
 add("triu", both("triu"), fixed(lambda r: S(r.standard_normal((3, 4))), lambda r: S(r.standard_normal((3, 3)), -1)))
 
 # -- shape
@@ -344,25 +353,28 @@ add("unflatten", both("unflatten"), fixed(lambda r: S(r.standard_normal((2, 6)),
 add("squeeze", both("squeeze"), fixed(lambda r: S(r.standard_normal((2, 1, 3))),
                                       lambda r: S(r.standard_normal((2, 1, 3)), 1)))
 add("unsqueeze", both("unsqueeze"), fixed(lambda r: S(r.standard_normal((2, 3)), 1), lambda r: S(r.standard_normal(()), 0)))
-add("permute", both("permute"), fixed(lambda r: S(r.standard_normal((2, 3, 4)), (2, 0, 1))))
+add("permute", both("permute"), fixed(lambda r: S(r.standard_normal((2, 3, 4)), (2, 0, 1)),
+                                      lambda r: S(r.standard_normal(()), ()), lambda r: S(r.standard_normal((0, 2)), (1, 0))))
 add("transpose", both("transpose"), fixed(lambda r: S(r.standard_normal((2, 3, 4)), 0, 2)))
 add("swapaxes", both("swapaxes"), fixed(lambda r: S(r.standard_normal((2, 3, 4)), 0, 2),
                                         lambda r: S(r.standard_normal((0, 3)), 0, 1)))
-add("t", both("t"), fixed(lambda r: S(r.standard_normal((2, 3))), lambda r: S(r.standard_normal((3,)))))
+add("t", both("t"), fixed(lambda r: S(r.standard_normal((2, 3))), lambda r: S(r.standard_normal((3,))),
+                          lambda r: S(r.standard_normal(())), lambda r: S(r.standard_normal((0, 2)))))
 add("movedim", both("movedim"), fixed(lambda r: S(r.standard_normal((2, 3, 4)), 0, 2)))
 add("expand", both("expand"), torch={"cr.expand": "Tensor.expand"}, sample= fixed(lambda r: S(r.standard_normal((1, 3)), 2, 3),
                                     lambda r: S(r.standard_normal((3,)), (2, -1))))
 add("broadcast_to", both("broadcast_to"), fixed(lambda r: S(r.standard_normal((3,)), (2, 3))))
 add("repeat", both("repeat"), fixed(lambda r: S(r.standard_normal((2, 3)), 2, 1)), torch={"cr.repeat": "Tensor.repeat"})
 add("tile", both("tile"), fixed(lambda r: S(r.standard_normal((2, 3)), (2, 1))))
-add("flip", both("flip"), fixed(lambda r: S(r.standard_normal((2, 3)), (0, 1))))
+add("flip", both("flip"), fixed(lambda r: S(r.standard_normal((2, 3)), (0, 1)), lambda r: S(r.standard_normal((0, 3)), (1,))))
 add("narrow", both("narrow"), fixed(lambda r: S(r.standard_normal((4, 3)), 0, 1, 2)))
 add("split", both("split"), fixed(lambda r: S(r.standard_normal((5, 3)), 2), lambda r: S(r.standard_normal((4, 3)), [1, 2], 1)))
 add("chunk", both("chunk"), fixed(lambda r: S(r.standard_normal((5, 3)), 2)))
 add("unbind", both("unbind"), fixed(lambda r: S(r.standard_normal((2, 3))), lambda r: S(r.standard_normal((2, 3)), 1)))
 add("cat", ["cr.cat", "cr.concat", "cr.concatenate"],
     fixed(lambda r: S([r.standard_normal((2, 3)), r.standard_normal((1, 3))]),
-          lambda r: S([r.standard_normal((2, 3)), r.standard_normal((2, 1))], dim=1)))
+          lambda r: S([r.standard_normal((2, 3)), r.standard_normal((2, 1))], dim=1),
+          lambda r: S([r.standard_normal((0, 3)), r.standard_normal((2, 3))])))
 add("stack", ["cr.stack"], fixed(lambda r: S([r.standard_normal((2, 3)), r.standard_normal((2, 3))], dim=1)))
 add("hstack", ["cr.hstack"], fixed(lambda r: S([r.standard_normal((2, 3)), r.standard_normal((2, 1))])))
 add("vstack", ["cr.vstack"], fixed(lambda r: S([r.standard_normal((2, 3)), r.standard_normal((3,))])))
@@ -382,7 +394,8 @@ add("index_put", ["Tensor.index_put"], fixed(lambda r: S(r.standard_normal((4, 3
                                              lambda r: S(r.standard_normal((4, 3)), (np.array([1, 3]), np.array([0, 2])),
                                                          r.standard_normal((2,)))))
 add("index_select", both("index_select"), fixed(lambda r: S(r.standard_normal((4, 3)), 0, ints(r, (5,), 4)),
-                                                lambda r: S(r.standard_normal((4, 3)), 1, ints(r, (2,), 3))))
+                                                lambda r: S(r.standard_normal((4, 3)), 1, ints(r, (2,), 3)),
+                                                lambda r: S(r.standard_normal((4, 3)), 0, ints(r, (0,), 4))))
 add("masked_select", both("masked_select"), fixed(lambda r: S(r.standard_normal((2, 3)), bools(r, (2, 3))),
                                                   lambda r: S(r.standard_normal((2, 3)), bools(r, (3,)))))
 add("nonzero", both("nonzero"), fixed(lambda r: S(ints(r, (2, 3), 2).astype(float)),
@@ -390,7 +403,8 @@ add("nonzero", both("nonzero"), fixed(lambda r: S(ints(r, (2, 3), 2).astype(floa
 
 # -- nn.functional
 add("linear", ["F.linear"], fixed(lambda r: S(r.standard_normal((2, 3)), r.standard_normal((4, 3)), r.standard_normal(4)),
-                                  lambda r: S(r.standard_normal((2, 2, 3)), r.standard_normal((4, 3)))))
+                                  lambda r: S(r.standard_normal((2, 2, 3)), r.standard_normal((4, 3))),
+                                  lambda r: S(r.standard_normal((0, 3)), r.standard_normal((4, 3)), r.standard_normal(4))))
 add("bilinear", ["F.bilinear"], fixed(lambda r: S(r.standard_normal((2, 3)), r.standard_normal((2, 2)),
                                                   r.standard_normal((4, 3, 2)), r.standard_normal(4))))
 add("conv1d", ["F.conv1d"], fixed(lambda r: S(r.standard_normal((2, 2, 5)), r.standard_normal((3, 2, 2)),
@@ -438,6 +452,7 @@ add("multi_head_attention_forward", ["F.multi_head_attention_forward"],
                       r.standard_normal(12), None, None, False, 0.0, r.standard_normal((4, 4)),
                       r.standard_normal(4), training=False, need_weights=False)))
 add("cross_entropy", ["F.cross_entropy"], fixed(lambda r: S(r.standard_normal((3, 4)), ints(r, (3,), 4)),
+                                                lambda r: S(r.standard_normal(4), np.asarray(2)),
                                                 lambda r: S(r.standard_normal((3, 4)), ints(r, (3,), 4),
                                                             label_smoothing=0.1, reduction="sum"),
                                                 lambda r: S(r.standard_normal((2, 4, 3)), ints(r, (2, 3), 4))))

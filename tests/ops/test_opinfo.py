@@ -271,3 +271,11 @@ def test_expm1_log1p_tiny_arguments_to_one_ulp(fn):
         want = getattr(np, fn)(x.astype(npdt))
         ulp = np.spacing(np.abs(want).astype(npdt))
         assert np.all(np.abs(got - want) <= 2 * ulp), (fn, dtype, got, want)
+
+
+def test_gradcheck_accepts_an_empty_input():
+    """An empty input has nothing to perturb (np.shares_memory is False for empty arrays: it was refused as
+    'must be contiguous')."""
+    x = cr.zeros(0, 3, dtype=cr.float64, requires_grad=True)
+    y = cr.randn(2, 3, dtype=cr.float64, requires_grad=True)
+    assert cr.autograd.gradcheck(lambda a, b: cr.cat([a, b]) * 2, [x, y])
