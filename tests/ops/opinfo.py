@@ -96,16 +96,27 @@ UNARY_SHAPES = [(), (3,), (2, 3), (0, 3)]
 BINARY_SHAPES = [((2, 3), (2, 3)), ((2, 1), (3,)), ((), (2, 3)), ((0, 3), (3,))]
 
 
+def random_shape(rng, max_dims=3):
+    return tuple(int(n) for n in rng.integers(1, 4, size=int(rng.integers(1, max_dims + 1))))
+
+
+def random_broadcast_pair(rng):
+    """(shape, a shape that broadcasts against it): some sides 1, maybe fewer leading dims."""
+    s1 = random_shape(rng)
+    s2 = tuple(1 if rng.random() < 0.4 else n for n in s1)[int(rng.integers(0, len(s1))):]
+    return (s1, s2) if rng.random() < 0.5 else (s2, s1)
+
+
 def unary(domain="real", **kw):
     def gen(rng):
-        for s in UNARY_SHAPES:
+        for s in UNARY_SHAPES + [random_shape(rng)]:
             yield S(_r(rng, s, domain), **kw)
     return gen
 
 
 def binary(domain="real", domain2=None):
     def gen(rng):
-        for s1, s2 in BINARY_SHAPES:
+        for s1, s2 in BINARY_SHAPES + [random_broadcast_pair(rng)]:
             yield S(_r(rng, s1, domain), _r(rng, s2, domain2 or domain))
     return gen
 
