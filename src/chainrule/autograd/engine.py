@@ -118,7 +118,12 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             for edge, gi in zip(node._edges, grads):
                 if edge is None or gi is None:
                     continue
-                arr = gi if raw else gi._data
+                if raw:
+                    if type(gi) is not np.ndarray:    # NumPy gives scalars for 0-d results
+                        gi = np.asarray(gi)
+                    arr = gi
+                else:
+                    arr = gi._data
                 if isinstance(edge, Function):
                     if arr.shape != edge._shape:
                         _wrong_shape(node, edge, gi, edge._shape)
