@@ -266,9 +266,7 @@ def test_the_ops_issue_10_named_untested_have_entries():
     assert named <= have, sorted(named - have)
 
 
-@pytest.mark.parametrize("fn", [pytest.param("expm1", marks=pytest.mark.xfail(
-    strict=True, reason="issue 10: expm1 is computed as exp(x) - 1 (ops/unary.py) and loses 8 digits at 1e-10")),
-    "log1p"])
+@pytest.mark.parametrize("fn", ["expm1", "log1p"])
 def test_expm1_log1p_tiny_arguments_to_one_ulp(fn):
     """exp(x) - 1 and log(1 + x) lose every digit below 1e-8; the ops must not (NumPy's are correctly rounded
     to ~1 ulp)."""
