@@ -42,6 +42,7 @@ class OpInfo:
     gradgrad: bool = True       # second order through create_graph
     float32: bool = True
     torch: dict = field(default_factory=dict)    # spelling -> torch spelling, when they differ
+    torch_grad: bool = True     # torch implements the gradient (the oracle compares it)
     atol: float = 1e-10
     rtol: float = 1e-7
     grad_atol: float = 1e-5     # gradcheck tolerances
@@ -224,11 +225,9 @@ add("maximum", both("maximum"), binary())
 add("minimum", both("minimum"), binary())
 add("floor_divide", list(both("floor_divide")) + ["Tensor.__floordiv__"], binary("pos", "pos"), diff=False)
 add("rfloordiv", ["Tensor.__rfloordiv__"], binary_scalar("pos", 7.0), diff=False)
-REMAINDER_NO_GRAD = {t: "remainder has no gradient (ops/arithmetic.py wraps np.remainder raw); torch: d/da = 1, "
-                        "d/db = -floor(a/b)" for t in ("test_gradcheck", "test_gradgradcheck", "test_torch_oracle",
-                                                       "test_backward_matches_create_graph")}
-add("remainder", list(both("remainder")) + ["Tensor.__mod__"], binary("real", "pos"), xfail=REMAINDER_NO_GRAD)
-add("rmod", ["Tensor.__rmod__"], binary_scalar("pos", 7.0), xfail=REMAINDER_NO_GRAD)
+add("remainder", list(both("remainder")) + ["Tensor.__mod__"], binary("real", "pos"))
+add("rmod", ["Tensor.__rmod__"], binary_scalar("pos", 7.0),
+    torch_grad=False)                 # torch: "derivative for aten::remainder is not implemented" (Scalar % Tensor)
 add("clamp", list(both("clamp")) + ["cr.clip", "Tensor.clip", "Tensor.clamp_", "Tensor.clip_"],
     unary("real", min=-0.5, max=0.7))
 add("where", ["cr.where"], fixed(lambda r: S(bools(r, (2, 3)), r.standard_normal((2, 3)), r.standard_normal(3)),
