@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 import chainrule as cr
-from oracle import NO_TORCH, needs_torch, torch
+from oracle import needs_torch, torch
 
 import opinfo
 from opinfo import OPS, call
