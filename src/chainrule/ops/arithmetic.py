@@ -78,6 +78,23 @@ class Div(Op):
                 sum_to(-g * a / (b * b), shape_of(b)) if nb else None)
 
 
+class Remainder(Op):
+    """y = a - b * floor(a / b) (the sign of b, as Python's %);  dL/da = g,  dL/db = -g * floor(a / b)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, a, b):
+        return xp_of(a).remainder(a, b)
+
+    @staticmethod
+    def backward(ctx, g):
+        na, nb = ctx.needs_input_grad
+        a, b = ctx.saved_tensors
+        q = np.floor(data_of(a) / data_of(b))       # piecewise constant: no gradient of its own
+        return (sum_to(g, shape_of(a)) if na else None,
+                sum_to(-g * q, shape_of(b)) if nb else None)
+
+
 class Neg(Op):
     """y = -x;   dL/dx = -g"""
 
@@ -304,6 +321,8 @@ def remainder(a, b):
     a, b = operands(a, b)
     from ._util import wrap
     _check_integer_divisor(a, b, "remainder")
+    if _is_float(a) or _is_float(b):
+        return Remainder.apply(a, b)
     return wrap(np.remainder(_arr(a), _arr(b)))
 
 
