@@ -28,7 +28,6 @@ Rows (sizes as in the issue):
 import gzip
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
