@@ -370,7 +370,8 @@ def main():
     for threads in args.threads:
         print(f"\n{threads} thread(s):\n")
         cpu_col = (" chainrule/torch CPU time |", "---|") if args.cpu else ("", "")
-        print("| workload | chainrule | PyTorch | NumPy floor | chainrule/torch | floor/torch | target | |" + cpu_col[0])
+        print("| workload | chainrule | PyTorch | NumPy floor | chainrule/torch | floor/torch | target | |"
+              + cpu_col[0])
         print("|---|---|---|---|---|---|---|---|" + cpu_col[1])
         for case in args.cases:
             libs = [lib for lib in LIBS if not (lib == "numpy" and case in NO_FLOOR)]
