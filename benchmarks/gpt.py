@@ -2,6 +2,7 @@
 causal multi-head self-attention with a tril mask and a GELU MLP, AdamW), chainrule vs PyTorch.
 
     python benchmarks/gpt.py --threads 1 2 --rounds 3 [--cpu]
+    python benchmarks/gpt.py --cases step2        # the 2-block model of issue 10's table (issue10.py's gpt row)
 """
 import math
 import os
