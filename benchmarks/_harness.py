@@ -45,17 +45,23 @@ def _time_worker(make_step, lib, case, iters):
     print(json.dumps({"us": best * 1e6, "cpu_us": best_cpu * 1e6}))
 
 
-def _run_one(script, lib, case, threads):
+def measure(script, lib, case, threads, worker_flag="--worker"):
+    """Run ``script worker_flag lib case`` in a fresh process pinned to ``threads``; its last stdout line
+    (JSON) as a dict, or None when torch is not installed."""
     env = dict(os.environ)
     for var in _THREAD_VARS:
         env[var] = str(threads)
-    out = subprocess.run([sys.executable, script, "--worker", lib, case], env=env, capture_output=True, text=True)
+    out = subprocess.run([sys.executable, script, worker_flag, lib, case], env=env, capture_output=True, text=True)
     if out.returncode != 0:
         if "No module named 'torch'" in out.stderr:
             return None
         raise RuntimeError(f"{lib}/{case} failed:\n{out.stderr}")
-    r = json.loads(out.stdout.strip().splitlines()[-1])
-    return r["us"], r["cpu_us"]
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _run_one(script, lib, case, threads):
+    r = measure(script, lib, case, threads)
+    return None if r is None else (r["us"], r["cpu_us"])
 
 
 def run(script, cases, make_step, libs=("chainrule", "torch"), title="", baseline="torch"):

@@ -2,6 +2,7 @@
 causal multi-head self-attention with a tril mask and a GELU MLP, AdamW), chainrule vs PyTorch.
 
     python benchmarks/gpt.py --threads 1 2 --rounds 3 [--cpu]
+    python benchmarks/gpt.py --cases step2        # the 2-block model of issue 10's table (issue10.py's gpt row)
 """
 import math
 import os
@@ -11,12 +12,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from _harness import import_lib, run  # noqa: E402
 
 VOCAB, BLOCK, N_EMBD, N_HEAD, N_LAYER, BATCH = 65, 64, 128, 4, 4, 16
-CASES = {"step": (f"train step: {N_LAYER} layers, d={N_EMBD}, {N_HEAD} heads, batch {BATCH} x {BLOCK} tokens", 5)}
+CASES = {"step": (f"train step: {N_LAYER} layers, d={N_EMBD}, {N_HEAD} heads, batch {BATCH} x {BLOCK} tokens", 5),
+         "step2": (f"train step: 2 layers (issue 10's row), d={N_EMBD}, {N_HEAD} heads, batch {BATCH} x {BLOCK}", 5)}
 
 
 def make_step(lib, case):
     import numpy as np
     torch = import_lib(lib)
+    n_layer = 2 if case == "step2" else N_LAYER
     nn, F = torch.nn, torch.nn.functional
 
     class Block(nn.Module):
@@ -42,7 +45,7 @@ def make_step(lib, case):
         def __init__(self):
             super().__init__()
             self.tok, self.pos = nn.Embedding(VOCAB, N_EMBD), nn.Embedding(BLOCK, N_EMBD)
-            self.blocks = nn.Sequential(*[Block() for _ in range(N_LAYER)])
+            self.blocks = nn.Sequential(*[Block() for _ in range(n_layer)])
             self.ln_f, self.head = nn.LayerNorm(N_EMBD), nn.Linear(N_EMBD, VOCAB)
 
         def forward(self, idx, targets):

@@ -323,7 +323,9 @@ class Tensor:
     def contiguous(self):
         if self._data.flags.c_contiguous:
             return self
-        return self.clone()
+        out = self.clone()
+        out._data = np.ascontiguousarray(out._data)   # clone() copies with NumPy's order='K' (keeps strides)
+        return out
 
 
 def _make(data, requires_grad=False, grad_fn=None, vc=None):

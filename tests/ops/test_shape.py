@@ -406,3 +406,14 @@ def test_zero_dim_shape_ops(fn):
                                 lambda x: x.tile(2), lambda x: x.narrow(1, 0, 0), lambda x: x.transpose(0, 1)])
 def test_empty_tensor_shape_ops(fn):
     check_torch(fn, fn, [np.zeros((2, 0, 3))])
+
+
+def test_contiguous_of_a_transpose_is_contiguous_so_view_works():
+    """nanoGPT's ``y.transpose(1, 2).contiguous().view(B, T, C)``: contiguous() must lay the copy out in C
+    order (a strided clone keeps the transpose's strides and view then refuses)."""
+    x = cr.tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    y = x.transpose(1, 2).contiguous()
+    assert y.is_contiguous() and cr.tensor(np.arange(24.0)).view(2, 3, 4)[:, :, ::2].contiguous().is_contiguous()
+    w = np.arange(24.0).reshape(2, 12)
+    (y.view(2, 12) * cr.tensor(w)).sum().backward()
+    assert np.array_equal(x.grad.numpy(), w.reshape(2, 4, 3).transpose(0, 2, 1))
