@@ -102,3 +102,27 @@ def test_mixed_dtypes_in_one_group():
         (ref.sum() * 2).backward()
         ropt.step()
     np.testing.assert_array_equal(a.detach().numpy(), ref.detach().numpy())
+
+
+def test_parameter_changing_dtype_gets_its_own_buffer():
+    model, opt = train("SGD", dict(lr=0.1), steps=1)
+    w = model[0].weight
+    w.data = w.data.double()
+    for _ in range(2):
+        opt.zero_grad()
+        for p in model.parameters():
+            p.grad = cr.ones_like(p)
+        before = [p.detach().numpy().copy() for p in model.parameters()]
+        opt.step()
+        for p, b in zip(model.parameters(), before):
+            assert p.dtype == (cr.float64 if p is w else cr.float32)
+            np.testing.assert_allclose(p.detach().numpy(), b - 0.1, rtol=1e-6)
+
+
+def test_duplicate_parameter_is_updated_per_listing_as_before():
+    a = cr.tensor(np.zeros(2, np.float32), requires_grad=True)
+    with pytest.warns(UserWarning, match="duplicate"):
+        opt = cr.optim.SGD([a, a], lr=1.0)
+    a.grad = cr.ones(2)
+    opt.step()
+    np.testing.assert_array_equal(a.detach().numpy(), [-2.0, -2.0])

@@ -530,6 +530,7 @@ class _FlatBucket:
 
     def __init__(self, params):
         self.params = params
+        self.distinct = len({id(p) for p in params}) == len(params)
         self.views = None           # each parameter's view into self.flat
         self.grad = None            # the flat gradient buffer
         self.state_views = None     # per parameter: {name: its view into self.state_flat[name]}
@@ -548,8 +549,13 @@ class _FlatBucket:
             if g.shape != p._data.shape:
                 opt._check_grad(p._data, g)
             grads.append(g)
+        if not self.distinct:                    # a parameter listed twice: updated once per listing
+            return False
         views = self.views
         if views is None or any(p._data is not v for p, v in zip(params, views)):
+            if len({p._data.dtype for p in params}) > 1:   # a parameter changed dtype (e.g. .double())
+                opt._flat.pop(id(group), None)             # sort the group into buckets again next step
+                return False
             self._flatten_params()
         state = opt.state
         sts = [state.get(p) for p in params]
