@@ -126,3 +126,20 @@ def test_duplicate_parameter_is_updated_per_listing_as_before():
     a.grad = cr.ones(2)
     opt.step()
     np.testing.assert_array_equal(a.detach().numpy(), [-2.0, -2.0])
+
+
+def test_parameter_without_grad_stays_out_of_the_flat_step():
+    model = make_model()
+    opt = cr.optim.Adam(model.parameters(), lr=1e-2)
+    unused = model[4].weight
+    before = unused.detach().numpy().copy()
+    for i in range(3):
+        opt.zero_grad()
+        (model(cr.tensor(X[i])) ** 2).mean().backward()
+        unused.grad = None
+        opt.step()
+    np.testing.assert_array_equal(unused.detach().numpy(), before)
+    assert unused not in opt.state
+    others = [p for p in model.parameters() if p is not unused]
+    assert len({id(p._data.base) for p in others}) == 1 and others[0]._data.base is not None   # flat step
+    assert all(float(opt.state[p]["step"]) == 3 for p in others)

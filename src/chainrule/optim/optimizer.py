@@ -9,10 +9,21 @@ Layout and behaviour follow ``torch.optim.Optimizer``:
                    numbered in the order the groups list them (so it can be loaded into a fresh optimiser
                    built over the same parameters in the same order, and training resumes exactly)
 
-Subclasses implement ``step`` on the raw NumPy arrays of the parameters (``p._data``) and gradients
-(``p.grad._data``), in place with ``out=`` arguments and the optimiser's scratch buffers (``_scratch``),
-so a step allocates nothing of parameter size. Each update bumps the parameter's version counter, so a
-backward that saved the old value raises instead of using the new one (as in PyTorch).
+The base class owns the step loop, as MLX's ``init_single`` / ``apply_single`` do: a subclass gives
+``init_state(group, p, g)`` (the state of a parameter that has none: a dict of arrays) and ``apply(group, hp,
+p, g, state, step, fresh)`` (the update, in place with ``out=`` arguments and the scratch buffers of
+``_scratch``, so a step allocates nothing of parameter size), and ``scalar_state`` (the 0-d entries such as
+``step``, which the base class counts). The base class handles the closure, the hooks, grad mode, lazy state,
+step counting and the version counters.
+
+Flat buffers (the idea of PyTorch's ``foreach``/``fused`` kernels): the parameters of one dtype in one group
+that have a gradient live in one contiguous buffer (each ``p._data`` a view into it), their gradients are
+gathered into a second, each state entry lives in a third, so ``apply`` runs once per group and dtype
+whatever the number of tensors. ``state`` keeps PyTorch's per-parameter layout (its Tensors are views into
+the state buffers). A parameter whose ``.grad`` is None is left out (its state does not advance, as in
+PyTorch); when the parameters' step counts differ (some missed steps) ``apply`` runs per parameter on the
+same arrays with the same formula, so both paths give the same bits. Each update bumps the parameter's
+version counter, so a backward that saved the old value raises instead of using the new one (as in PyTorch).
 """
 import copy
 import functools
@@ -158,7 +169,7 @@ class Optimizer:
         self._in_step = False
         self._opt_called = False
         self._bufs = {}
-        self._flat = {}             # id(group) -> (group, its params, [_FlatBucket])
+        self._flat = {}             # id(group) -> (group, its params with a grad, [_FlatBucket])
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params argument given to the optimizer should be an iterable of Tensors "
@@ -320,8 +331,8 @@ class Optimizer:
         return loss
 
     def _step_each(self, group, hp, params):
-        """The per-tensor path, for a bucket whose parameters are not all stepping together (some .grad is
-        None, or their states differ in age)."""
+        """The per-tensor path, for a bucket whose parameters cannot step together (their states differ in
+        age, e.g. after some missed steps, or do not line up)."""
         state = self.state
         for param in params:
             gt = param.grad
@@ -354,17 +365,18 @@ class Optimizer:
         return float(s.flat[0])
 
     def _buckets(self, group):
-        """The group's flat buckets (one per dtype), made again when its parameter list changed."""
+        """The flat buckets (one per dtype) of the group's parameters that have a gradient in this step; made
+        again when that set changes (parameters that never get one, e.g. an unused layer, stay out)."""
+        live = [p for p in group["params"] if p.grad is not None]
         cached = self._flat.get(id(group))
-        params = group["params"]
-        if cached is not None and cached[0] is group and len(cached[1]) == len(params) \
-                and all(a is b for a, b in zip(cached[1], params)):
+        if cached is not None and cached[0] is group and len(cached[1]) == len(live) \
+                and all(a is b for a, b in zip(cached[1], live)):
             return cached[2]
         by_dtype = {}
-        for p in params:
+        for p in live:
             by_dtype.setdefault(p._data.dtype, []).append(p)
         buckets = [_FlatBucket(ps) for ps in by_dtype.values()]
-        self._flat[id(group)] = (group, list(params), buckets)
+        self._flat[id(group)] = (group, live, buckets)
         return buckets
 
     # ------------------------------------------------------------------ fast-path helpers for subclasses
@@ -695,8 +707,9 @@ def _check_betas(name, betas):
 
 
 def _check_impl_flags(name, differentiable=False, capturable=False, foreach=None, fused=None):
-    """foreach/fused/capturable choose among PyTorch's kernels; chainrule has one NumPy implementation, so
-    they are accepted (and kept in the groups, as in PyTorch's state_dict) and change nothing."""
+    """foreach/fused/capturable choose among PyTorch's kernels; chainrule has one NumPy implementation (always
+    over flat buffers, foreach-like), so they are accepted (and kept in the groups, as in PyTorch's
+    state_dict) and change nothing."""
     if differentiable:
         raise NotImplementedError(f"{name}(differentiable=True): differentiating through the optimiser step is "
                                   f"not supported by chainrule")
