@@ -143,3 +143,26 @@ def test_parameter_without_grad_stays_out_of_the_flat_step():
     others = [p for p in model.parameters() if p is not unused]
     assert len({id(p._data.base) for p in others}) == 1 and others[0]._data.base is not None   # flat step
     assert all(float(opt.state[p]["step"]) == 3 for p in others)
+
+
+def test_optimizer_without_step_or_apply_says_so():
+    class Nothing(cr.optim.Optimizer):
+        pass
+
+    a = cr.tensor(np.zeros(2, np.float32), requires_grad=True)
+    a.grad = cr.ones(2)
+    with pytest.raises(NotImplementedError, match="Nothing defines neither step"):
+        Nothing([a], {"lr": 0.1}).step()
+
+
+def test_load_state_dict_then_steps_continue_flat():
+    model, opt = train("Adam", dict(lr=1e-2), steps=3)
+    sd = copy.deepcopy(opt.state_dict())
+    opt.load_state_dict(sd)
+    params = list(model.parameters())
+    assert opt.state[params[0]]["exp_avg"]._data.base is None        # loaded: its own copy
+    opt.zero_grad()
+    (model(cr.tensor(X[0])) ** 2).mean().backward()
+    opt.step()
+    assert len({id(opt.state[p]["exp_avg"]._data.base) for p in params}) == 1   # gathered into one buffer
+    assert all(float(opt.state[p]["step"]) == 4 for p in params)

@@ -310,7 +310,8 @@ class Optimizer:
         or the flat buffers of a group's parameters (one formula serves both, so the two paths agree to the
         bit); ``hp`` is ``hyper(group)``, ``step`` this step's count (1 at the first; None without a ``step``
         entry), ``fresh`` whether ``init_state`` made the state in this step."""
-        raise NotImplementedError
+        raise NotImplementedError(f"{type(self).__name__} defines neither step() nor apply(); an optimiser "
+                                  f"overrides one of them (apply: the update over one group's flat arrays)")
 
     def hyper(self, group):
         """The group's hyper-parameters as ``apply`` reads them, once per step (``lr`` as a float)."""
@@ -503,6 +504,7 @@ class Optimizer:
 
         self.state = state
         self.param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self._flat.clear()          # new group dicts; the parameters are flattened again at the next step
 
     def _check_state_shapes(self, param, st, index):
         for key, v in st.items():
