@@ -590,7 +590,7 @@ class _FlatBucket:
         else:
             if self.grad is None:
                 self.grad = np.empty(self.flat.size, self.flat.dtype)
-            g = np.concatenate([x.reshape(-1) for x in grads], out=self.grad)
+            g = np.concatenate(grads, axis=None, out=self.grad)     # (axis=None: each one raveled)
         p = self.flat
         if fresh:
             new = opt.init_state(group, p, g)
@@ -610,7 +610,7 @@ class _FlatBucket:
         """Copy the parameters into one buffer and rebind each ``p._data`` to its view (values unchanged)."""
         arrays = [p._data for p in self.params]
         self.offsets = list(itertools.accumulate((a.size for a in arrays), initial=0))
-        self.flat = np.concatenate([a.reshape(-1) for a in arrays])
+        self.flat = np.concatenate(arrays, axis=None)
         self.views = [self._view(self.flat, i, a.shape) for i, a in enumerate(arrays)]
         for p, v in zip(self.params, self.views):
             p._data = v
