@@ -1,8 +1,7 @@
 """Adadelta - ``torch.optim.Adadelta``."""
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _step_array
 
 __all__ = ["Adadelta"]
 
@@ -31,37 +30,30 @@ class Adadelta(Optimizer):
                         capturable=capturable, foreach=foreach, differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            rho, eps, wd, maximize = group["rho"], group["eps"], group["weight_decay"], group["maximize"]
-            for param, p, g in self._with_grads(group):
-                st = self.state[param]
-                if len(st) == 0:
-                    st["step"] = _step_tensor()
-                    st["square_avg"] = _make(np.zeros_like(p))
-                    st["acc_delta"] = _make(np.zeros_like(p))
-                st["step"]._data += 1
-                d = self._grad_array(p, g, wd, maximize)
-                v, u = st["square_avg"]._data, st["acc_delta"]._data
-                s = self._scratch(p, 1)
-                v *= rho                                  # v = ρ v + (1 - ρ) g²
-                np.multiply(d, d, out=s)
-                s *= 1 - rho
-                v += s
-                std = self._scratch(p, 2)                 # Δ = √(u + eps) / √(v + eps) · g
-                np.add(v, eps, out=std)
-                np.sqrt(std, out=std)
-                np.add(u, eps, out=s)
-                np.sqrt(s, out=s)
-                s /= std
-                s *= d
-                u *= rho                                  # u = ρ u + (1 - ρ) Δ²
-                np.multiply(s, s, out=std)
-                std *= 1 - rho
-                u += std
-                s *= -lr                                  # θ = θ - lr Δ
-                p += s
-                param._vc[0] += 1
-        return loss
+    scalar_state = ("step",)
+
+    def init_state(self, group, p, g):
+        return {"step": _step_array(), "square_avg": np.zeros_like(p), "acc_delta": np.zeros_like(p)}
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        rho, eps = hp["rho"], hp["eps"]
+        d = self._grad_array(p, g, hp["weight_decay"], hp["maximize"])
+        v, u = state["square_avg"], state["acc_delta"]
+        s = self._scratch(p, 1)
+        v *= rho                                  # v = ρ v + (1 - ρ) g²
+        np.multiply(d, d, out=s)
+        s *= 1 - rho
+        v += s
+        std = self._scratch(p, 2)                 # Δ = √(u + eps) / √(v + eps) · g
+        np.add(v, eps, out=std)
+        np.sqrt(std, out=std)
+        np.add(u, eps, out=s)
+        np.sqrt(s, out=s)
+        s /= std
+        s *= d
+        u *= rho                                  # u = ρ u + (1 - ρ) Δ²
+        np.multiply(s, s, out=std)
+        std *= 1 - rho
+        u += std
+        s *= -hp["lr"]                            # θ = θ - lr Δ
+        p += s

@@ -2,7 +2,7 @@
 import numpy as np
 
 from ..tensor import _make
-from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _step_array
 
 __all__ = ["Adagrad"]
 
@@ -31,42 +31,24 @@ class Adagrad(Optimizer):
                         initial_accumulator_value=initial_accumulator_value, foreach=foreach, maximize=maximize,
                         differentiable=differentiable, fused=fused)
         super().__init__(params, defaults)
-        for group in self.param_groups:
+        for group in self.param_groups:         # PyTorch makes Adagrad's state up front
             for p in group["params"]:
-                self._init_state(p)
+                self.state[p].update((k, _make(v)) for k, v in self.init_state(group, p._data, None).items())
 
-    def _init_state(self, p):
-        st = self.state[p]
-        st["step"] = _step_tensor()
-        st["sum"] = _make(np.full_like(p._data, self.defaults["initial_accumulator_value"]))
-        return st
+    scalar_state = ("step",)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            lr_decay = group["lr_decay"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            maximize = group["maximize"]
-            for param, p, g in self._with_grads(group):
-                st = state[param]
-                if len(st) == 0:            # a parameter added later with add_param_group
-                    st = self._init_state(param)
-                step_t = st["step"]._data
-                step_t += 1
-                step = float(step_t)
-                d = self._grad_array(p, g, wd, maximize)
-                clr = lr / (1 + (step - 1) * lr_decay)
-                acc = st["sum"]._data
-                s = self._scratch(p, 1)
-                np.multiply(d, d, out=s)            # sum += g²
-                acc += s
-                np.sqrt(acc, out=s)                 # std = √sum + eps
-                s += eps
-                np.divide(d, s, out=s)
-                s *= -clr
-                p += s
-                param._vc[0] += 1
-        return loss
+    def init_state(self, group, p, g):
+        return {"step": _step_array(), "sum": np.full_like(p, self.defaults["initial_accumulator_value"])}
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        d = self._grad_array(p, g, hp["weight_decay"], hp["maximize"])
+        clr = hp["lr"] / (1 + (step - 1) * hp["lr_decay"])
+        acc = state["sum"]
+        s = self._scratch(p, 1)
+        np.multiply(d, d, out=s)            # sum += g²
+        acc += s
+        np.sqrt(acc, out=s)                 # std = √sum + eps
+        s += hp["eps"]
+        np.divide(d, s, out=s)
+        s *= -clr
+        p += s

@@ -1,8 +1,7 @@
 """Adam (and AdamW, its decoupled-weight-decay form) - ``torch.optim.Adam`` / ``torch.optim.AdamW``."""
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, _check_betas, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+from .optimizer import Optimizer, _check_betas, _check_impl_flags, _check_lr, _check_nonneg, _step_array
 
 __all__ = ["Adam", "AdamW"]
 
@@ -32,57 +31,44 @@ class Adam(Optimizer):
                         decoupled_weight_decay=decoupled_weight_decay)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            amsgrad = group["amsgrad"]
-            maximize = group["maximize"]
-            decoupled = group["decoupled_weight_decay"]
-            for param, p, g in self._with_grads(group):
-                st = state[param]
-                if len(st) == 0:
-                    st["step"] = _step_tensor()
-                    st["exp_avg"] = _make(np.zeros_like(p))
-                    st["exp_avg_sq"] = _make(np.zeros_like(p))
-                    if amsgrad:
-                        st["max_exp_avg_sq"] = _make(np.zeros_like(p))
-                step_t = st["step"]._data
-                step_t += 1
-                step = float(step_t)
-                if wd != 0 and decoupled:
-                    p *= 1 - lr * wd
-                    d = self._grad_array(p, g, 0, maximize)
-                else:
-                    d = self._grad_array(p, g, wd, maximize)          # g, or scratch slot 0
-                m, v = st["exp_avg"]._data, st["exp_avg_sq"]._data
-                s = self._scratch(p, 1)
-                self._lerp_(m, d, 1 - beta1, s)                       # m += (1-β1)(g - m)
-                v *= beta2                                            # v = β2 v + (1-β2) g²
-                np.multiply(d, 1 - beta2, out=s)
-                s *= d
-                v += s
-                bias_correction1 = 1 - beta1 ** step
-                bias_correction2 = 1 - beta2 ** step
-                step_size = lr / bias_correction1
-                bias_correction2_sqrt = bias_correction2 ** 0.5
-                if amsgrad:
-                    vmax = st["max_exp_avg_sq"]._data
-                    np.maximum(vmax, v, out=vmax)
-                    np.sqrt(vmax, out=s)
-                else:
-                    np.sqrt(v, out=s)
-                s /= bias_correction2_sqrt                            # denom = √v̂ / √bc2 + eps
-                s += eps
-                np.divide(m, s, out=s)
-                s *= -step_size
-                p += s
-                param._vc[0] += 1
-        return loss
+    scalar_state = ("step",)
+
+    def init_state(self, group, p, g):
+        st = {"step": _step_array(), "exp_avg": np.zeros_like(p), "exp_avg_sq": np.zeros_like(p)}
+        if group["amsgrad"]:
+            st["max_exp_avg_sq"] = np.zeros_like(p)
+        return st
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        lr, wd, maximize = hp["lr"], hp["weight_decay"], hp["maximize"]
+        beta1, beta2 = hp["betas"]
+        if wd != 0 and hp["decoupled_weight_decay"]:
+            p *= 1 - lr * wd
+            d = self._grad_array(p, g, 0, maximize)
+        else:
+            d = self._grad_array(p, g, wd, maximize)              # g, or scratch slot 0
+        m, v = state["exp_avg"], state["exp_avg_sq"]
+        s = self._scratch(p, 1)
+        self._lerp_(m, d, 1 - beta1, s)                           # m += (1-β1)(g - m)
+        v *= beta2                                                # v = β2 v + (1-β2) g²
+        np.multiply(d, 1 - beta2, out=s)
+        s *= d
+        v += s
+        bias_correction1 = 1 - beta1 ** step
+        bias_correction2 = 1 - beta2 ** step
+        step_size = lr / bias_correction1
+        bias_correction2_sqrt = bias_correction2 ** 0.5
+        if hp["amsgrad"]:
+            vmax = state["max_exp_avg_sq"]
+            np.maximum(vmax, v, out=vmax)
+            np.sqrt(vmax, out=s)
+        else:
+            np.sqrt(v, out=s)
+        s /= bias_correction2_sqrt                                # denom = √v̂ / √bc2 + eps
+        s += hp["eps"]
+        np.divide(m, s, out=s)
+        s *= -step_size
+        p += s
 
 
 class AdamW(Adam):

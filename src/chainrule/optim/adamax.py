@@ -1,8 +1,7 @@
 """Adamax (Adam with the infinity norm) - ``torch.optim.Adamax``."""
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, _check_betas, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+from .optimizer import Optimizer, _check_betas, _check_impl_flags, _check_lr, _check_nonneg, _step_array
 
 __all__ = ["Adamax"]
 
@@ -28,34 +27,22 @@ class Adamax(Optimizer):
                         differentiable=differentiable, capturable=capturable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            beta1, beta2 = group["betas"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            maximize = group["maximize"]
-            for param, p, g in self._with_grads(group):
-                st = state[param]
-                if len(st) == 0:
-                    st["step"] = _step_tensor()
-                    st["exp_avg"] = _make(np.zeros_like(p))
-                    st["exp_inf"] = _make(np.zeros_like(p))
-                step_t = st["step"]._data
-                step_t += 1
-                d = self._grad_array(p, g, wd, maximize)
-                m, u = st["exp_avg"]._data, st["exp_inf"]._data
-                s = self._scratch(p, 1)
-                self._lerp_(m, d, 1 - beta1, s)
-                u *= beta2                                   # u = max(β2 u, |g| + eps)
-                np.abs(d, out=s)
-                s += eps
-                np.maximum(u, s, out=u)
-                clr = lr / (1 - beta1 ** float(step_t))
-                np.divide(m, u, out=s)
-                s *= -clr
-                p += s
-                param._vc[0] += 1
-        return loss
+    scalar_state = ("step",)
+
+    def init_state(self, group, p, g):
+        return {"step": _step_array(), "exp_avg": np.zeros_like(p), "exp_inf": np.zeros_like(p)}
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        beta1, beta2 = hp["betas"]
+        d = self._grad_array(p, g, hp["weight_decay"], hp["maximize"])
+        m, u = state["exp_avg"], state["exp_inf"]
+        s = self._scratch(p, 1)
+        self._lerp_(m, d, 1 - beta1, s)
+        u *= beta2                                   # u = max(β2 u, |g| + eps)
+        np.abs(d, out=s)
+        s += hp["eps"]
+        np.maximum(u, s, out=u)
+        clr = hp["lr"] / (1 - beta1 ** step)
+        np.divide(m, u, out=s)
+        s *= -clr
+        p += s

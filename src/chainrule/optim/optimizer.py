@@ -9,10 +9,21 @@ Layout and behaviour follow ``torch.optim.Optimizer``:
                    numbered in the order the groups list them (so it can be loaded into a fresh optimiser
                    built over the same parameters in the same order, and training resumes exactly)
 
-Subclasses implement ``step`` on the raw NumPy arrays of the parameters (``p._data``) and gradients
-(``p.grad._data``), in place with ``out=`` arguments and the optimiser's scratch buffers (``_scratch``),
-so a step allocates nothing of parameter size. Each update bumps the parameter's version counter, so a
-backward that saved the old value raises instead of using the new one (as in PyTorch).
+The base class owns the step loop, as MLX's ``init_single`` / ``apply_single`` do: a subclass gives
+``init_state(group, p, g)`` (the state of a parameter that has none: a dict of arrays) and ``apply(group, hp,
+p, g, state, step, fresh)`` (the update, in place with ``out=`` arguments and the scratch buffers of
+``_scratch``, so a step allocates nothing of parameter size), and ``scalar_state`` (the 0-d entries such as
+``step``, which the base class counts). The base class handles the closure, the hooks, grad mode, lazy state,
+step counting and the version counters.
+
+Flat buffers (the idea of PyTorch's ``foreach``/``fused`` kernels): the parameters of one dtype in one group
+that have a gradient live in one contiguous buffer (each ``p._data`` a view into it), their gradients are
+gathered into a second, each state entry lives in a third, so ``apply`` runs once per group and dtype
+whatever the number of tensors. ``state`` keeps PyTorch's per-parameter layout (its Tensors are views into
+the state buffers). A parameter whose ``.grad`` is None is left out (its state does not advance, as in
+PyTorch); when the parameters' step counts differ (some missed steps) ``apply`` runs per parameter on the
+same arrays with the same formula, so both paths give the same bits. Each update bumps the parameter's
+version counter, so a backward that saved the old value raises instead of using the new one (as in PyTorch).
 """
 import copy
 import functools
@@ -82,8 +93,13 @@ def _scalar_np_dtype():
     return np.float64 if _dt.get_default_dtype() is _dt.float64 else np.float32
 
 
+def _step_array(value=0.0):
+    """A fresh 0-d ``step``-like state entry, in the scalar dtype."""
+    return np.array(value, dtype=_scalar_np_dtype())
+
+
 def _step_tensor(value=0.0):
-    return _make(np.array(value, dtype=_scalar_np_dtype()))
+    return _make(_step_array(value))
 
 
 def _num(x, name="value"):
@@ -153,6 +169,7 @@ class Optimizer:
         self._in_step = False
         self._opt_called = False
         self._bufs = {}
+        self._flat = {}             # id(group) -> (group, its params with a grad, [_FlatBucket])
         name = type(self).__name__
         if isinstance(params, Tensor):
             raise TypeError(f"{name}: params argument given to the optimizer should be an iterable of Tensors "
@@ -265,11 +282,6 @@ class Optimizer:
                         g._data.fill(0)
                     g._vc[0] += 1
 
-    def step(self, closure=None):
-        """Update the parameters from their ``.grad``; ``closure`` (optional) re-evaluates the model and
-        returns the loss, which step returns."""
-        raise NotImplementedError
-
     def _closure(self, closure):
         if closure is None:
             return None
@@ -279,6 +291,94 @@ class Optimizer:
             return closure()
         finally:
             STATE.grad_enabled = prev
+
+    # ------------------------------------------------------------------ the step loop (flat buffers)
+    #: names of the 0-d per-parameter state entries (counters such as ``step``, which the base class
+    #: advances before ``apply``); every other state entry is an array of the parameter's shape.
+    scalar_state = ()
+    #: state entries whose version counter an update bumps (as PyTorch's in-place ops on them do)
+    bumped_state = ()
+
+    def init_state(self, group, p, g):
+        """The state of a parameter that has none yet, as a dict name -> array: ``p``'s shape for array
+        entries, 0-d for the names in ``scalar_state``. ``p``/``g`` are one parameter's arrays or the flat
+        buffers of a group's parameters. Default: no state."""
+        return {}
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        """Update ``p`` and ``state``'s arrays in place from the gradient ``g``. The arrays are one parameter's
+        or the flat buffers of a group's parameters (one formula serves both, so the two paths agree to the
+        bit); ``hp`` is ``hyper(group)``, ``step`` this step's count (1 at the first; None without a ``step``
+        entry), ``fresh`` whether ``init_state`` made the state in this step."""
+        raise NotImplementedError(f"{type(self).__name__} defines neither step() nor apply(); an optimiser "
+                                  f"overrides one of them (apply: the update over one group's flat arrays)")
+
+    def hyper(self, group):
+        """The group's hyper-parameters as ``apply`` reads them, once per step (``lr`` as a float)."""
+        return dict(group, lr=_num(group["lr"], "lr"))
+
+    @_wrap_step
+    def step(self, closure=None):
+        """Update the parameters from their ``.grad``; ``closure`` (optional) re-evaluates the model and
+        returns the loss, which step returns. Each group's parameters of one dtype are updated together, over
+        one flat buffer (a handful of NumPy calls whatever their number); parameters whose ``.grad`` is None
+        keep their state unchanged, as in PyTorch."""
+        loss = self._closure(closure)
+        for group in self.param_groups:
+            hp = self.hyper(group)
+            for bucket in self._buckets(group):
+                if not bucket.step(self, group, hp):
+                    self._step_each(group, hp, bucket.params)
+        return loss
+
+    def _step_each(self, group, hp, params):
+        """The per-tensor path, for a bucket whose parameters cannot step together (their states differ in
+        age, e.g. after some missed steps, or do not line up)."""
+        state = self.state
+        for param in params:
+            gt = param.grad
+            if gt is None:
+                continue
+            p, g = param._data, gt._data
+            if g.shape != p.shape:
+                self._check_grad(p, g)
+            st = state.get(param)
+            fresh = not st
+            if fresh:
+                new = self.init_state(group, p, g)
+                if new:
+                    st = state[param]
+                    st.update((k, _make(v)) for k, v in new.items())
+            arrays = {k: v._data for k, v in st.items()} if st else {}
+            self.apply(group, hp, p, g, arrays, self._advance(arrays), fresh)
+            param._vc[0] += 1
+            if not fresh:
+                for k in self.bumped_state:
+                    st[k]._vc[0] += 1
+
+    @staticmethod
+    def _advance(arrays):
+        """Count this step in the ``step`` entry (one parameter's, or all of a bucket's at once)."""
+        s = arrays.get("step")
+        if s is None:
+            return None
+        s += 1
+        return float(s.flat[0])
+
+    def _buckets(self, group):
+        """The flat buckets (one per dtype) of the group's parameters that have a gradient in this step; made
+        again when that set changes (parameters that never get one, e.g. an unused layer, stay out)."""
+        live = [p for p in group["params"] if p.grad is not None]
+        cached = self._flat.get(id(group))
+        if cached is not None and cached[0] is group and len(cached[1]) == len(live) \
+                and all(a is b for a, b in zip(cached[1], live)):
+            return cached[2]
+        by_dtype = {}
+        for p in live:
+            by_dtype.setdefault(p._data.dtype, []).append(p)
+        buckets = [_FlatBucket(ps) for ps in by_dtype.values()]
+        self._flat[id(group)] = (group, live, buckets)
+        return buckets
 
     # ------------------------------------------------------------------ fast-path helpers for subclasses
     def _scratch(self, like, slot=0):
@@ -308,18 +408,6 @@ class Optimizer:
             np.negative(g, out=s)
             return s
         return g
-
-    def _with_grads(self, group):
-        """(parameter, its array, its gradient's array) for each parameter of ``group`` that has a gradient
-        (parameters whose .grad is None are skipped, as in PyTorch)."""
-        for param in group["params"]:
-            gt = param.grad
-            if gt is None:
-                continue
-            p, g = param._data, gt._data
-            if g.shape != p.shape:
-                self._check_grad(p, g)
-            yield param, p, g
 
     def _check_grad(self, p, g):
         if g.shape != p.shape:
@@ -416,6 +504,7 @@ class Optimizer:
 
         self.state = state
         self.param_groups = [update_group(g, ng) for g, ng in zip(groups, saved_groups)]
+        self._flat.clear()          # new group dicts; the parameters are flattened again at the next step
 
     def _check_state_shapes(self, param, st, index):
         for key, v in st.items():
@@ -444,6 +533,158 @@ class Optimizer:
         return s + ")"
 
 
+class _FlatBucket:
+    """The parameters of one dtype in one group, kept in one contiguous buffer (each ``p._data`` a view into
+    it), with their gradients gathered into a second one and each state entry in a third: an optimiser's
+    ``apply`` then updates them all with a handful of NumPy calls. The per-parameter state Tensors in
+    ``optimizer.state`` are views into the state buffers, so ``state_dict`` keeps PyTorch's layout.
+
+    A rebinding of ``p.data`` (or of a state entry, e.g. by ``load_state_dict``) is noticed at the next step
+    by an identity check per array, and the buffers are built again from the current arrays."""
+
+    def __init__(self, params):
+        self.params = params
+        self.distinct = len({id(p) for p in params}) == len(params)
+        self.views = None           # each parameter's view into self.flat
+        self.grad = None            # the flat gradient buffer
+        self.state_views = None     # per parameter: {name: its view into self.state_flat[name]}
+        self.state_flat = None      # name -> flat buffer (scalar entries: one element per parameter)
+
+    def step(self, opt, group, hp):
+        """One update of every parameter of the bucket over the flat buffers; False (nothing done) when
+        they cannot step together, for the per-tensor path to take over."""
+        params = self.params
+        grads = []
+        for p in params:
+            gt = p.grad
+            if gt is None:
+                return False
+            g = gt._data
+            if g.shape != p._data.shape:
+                opt._check_grad(p._data, g)
+            grads.append(g)
+        if not self.distinct:                    # a parameter listed twice: updated once per listing
+            return False
+        views = self.views
+        if views is None or any(p._data is not v for p, v in zip(params, views)):
+            if len({p._data.dtype for p in params}) > 1:   # a parameter changed dtype (e.g. .double())
+                opt._flat.pop(id(group), None)             # sort the group into buckets again next step
+                return False
+            self._flatten_params()
+        state = opt.state
+        sts = [state.get(p) for p in params]
+        fresh = not any(sts)
+        if fresh:
+            self.state_views = self.state_flat = None
+        elif not all(sts):
+            return False
+        elif not self._state_is_flat(sts) and not self._flatten_state(opt, sts):
+            return False
+        if self.state_flat is not None:
+            for k in opt.scalar_state:          # e.g. parameters that missed steps: not the same count
+                s = self.state_flat.get(k)
+                if s is not None and s.size > 1 and (s != s[0]).any():
+                    return False
+        if len(grads) == 1:
+            g = grads[0].reshape(-1)
+        else:
+            if self.grad is None:
+                self.grad = np.empty(self.flat.size, self.flat.dtype)
+            g = np.concatenate(grads, axis=None, out=self.grad)     # (axis=None: each one raveled)
+        p = self.flat
+        if fresh:
+            new = opt.init_state(group, p, g)
+            if new:
+                self._adopt_state(opt, new)
+        arrays = self.state_flat or {}
+        opt.apply(group, hp, p, g, arrays, opt._advance(arrays), fresh)
+        for param in params:
+            param._vc[0] += 1
+        if not fresh and opt.bumped_state:
+            for st in sts:
+                for k in opt.bumped_state:
+                    st[k]._vc[0] += 1
+        return True
+
+    def _flatten_params(self):
+        """Copy the parameters into one buffer and rebind each ``p._data`` to its view (values unchanged)."""
+        arrays = [p._data for p in self.params]
+        self.offsets = list(itertools.accumulate((a.size for a in arrays), initial=0))
+        self.flat = np.concatenate(arrays, axis=None)
+        self.views = [self._view(self.flat, i, a.shape) for i, a in enumerate(arrays)]
+        for p, v in zip(self.params, self.views):
+            p._data = v
+        self.grad = None
+        self.state_views = self.state_flat = None      # offsets may have moved: the state follows
+
+    def _view(self, flat, i, shape):
+        return flat[self.offsets[i]:self.offsets[i + 1]].reshape(shape)
+
+    def _adopt_state(self, opt, new):
+        """State made by ``init_state`` over the flat buffers: scalar entries spread to one per parameter,
+        each parameter's state entries views into them."""
+        n = len(self.params)
+        flat = {}
+        for k, v in new.items():
+            if k in opt.scalar_state:
+                buf = np.empty(n, v.dtype)
+                buf[...] = v
+                flat[k] = buf
+            else:
+                flat[k] = v
+        self._bind_state(opt, flat)
+
+    def _bind_state(self, opt, flat):
+        self.state_flat = flat
+        self.state_views = []
+        for i, p in enumerate(self.params):
+            views = {k: (buf[i:i + 1].reshape(()) if k in opt.scalar_state else self._view(buf, i, p._data.shape))
+                     for k, buf in flat.items()}
+            self.state_views.append(views)
+            st = opt.state[p]
+            for k, v in views.items():
+                t = st.get(k)
+                if t is None:
+                    st[k] = _make(v)
+                else:
+                    t._data = v
+
+    def _state_is_flat(self, sts):
+        views = self.state_views
+        if views is None:
+            return False
+        for st, vs in zip(sts, views):
+            if len(st) != len(vs):
+                return False
+            for k, v in vs.items():
+                t = st.get(k)
+                if t is None or t._data is not v:
+                    return False
+        return True
+
+    def _flatten_state(self, opt, sts):
+        """Gather per-parameter state (loaded, or made on the per-tensor path) into flat buffers; False when
+        the entries do not line up (different names, shapes or dtypes)."""
+        keys = list(sts[0])
+        flat = {}
+        for k in keys:
+            arrays = []
+            for p, st in zip(self.params, sts):
+                t = st.get(k)
+                if not isinstance(t, Tensor) or len(st) != len(keys):
+                    return False
+                a = t._data
+                want = () if k in opt.scalar_state else p._data.shape
+                if a.shape != want or a.dtype != sts[0][k]._data.dtype:
+                    return False
+                arrays.append(a.reshape(-1))
+            if k not in opt.scalar_state and arrays[0].dtype != self.flat.dtype:
+                return False
+            flat[k] = np.concatenate(arrays)
+        self._bind_state(opt, flat)
+        return True
+
+
 def _check_lr(name, lr):
     v = _num(lr, "lr")
     if not 0.0 <= v:
@@ -468,8 +709,9 @@ def _check_betas(name, betas):
 
 
 def _check_impl_flags(name, differentiable=False, capturable=False, foreach=None, fused=None):
-    """foreach/fused/capturable choose among PyTorch's kernels; chainrule has one NumPy implementation, so
-    they are accepted (and kept in the groups, as in PyTorch's state_dict) and change nothing."""
+    """foreach/fused/capturable choose among PyTorch's kernels; chainrule has one NumPy implementation (always
+    over flat buffers, foreach-like), so they are accepted (and kept in the groups, as in PyTorch's
+    state_dict) and change nothing."""
     if differentiable:
         raise NotImplementedError(f"{name}(differentiable=True): differentiating through the optimiser step is "
                                   f"not supported by chainrule")

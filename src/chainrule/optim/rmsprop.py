@@ -1,8 +1,7 @@
 """RMSprop - ``torch.optim.RMSprop``."""
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _num, _step_tensor
+from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _step_array
 
 __all__ = ["RMSprop"]
 
@@ -32,52 +31,40 @@ class RMSprop(Optimizer):
                         differentiable=differentiable)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            alpha = group["alpha"]
-            eps = group["eps"]
-            wd = group["weight_decay"]
-            momentum = group["momentum"]
-            centered = group["centered"]
-            maximize = group["maximize"]
-            for param, p, g in self._with_grads(group):
-                st = state[param]
-                if len(st) == 0:
-                    st["step"] = _step_tensor()
-                    st["square_avg"] = _make(np.zeros_like(p))
-                    if momentum > 0:
-                        st["momentum_buffer"] = _make(np.zeros_like(p))
-                    if centered:
-                        st["grad_avg"] = _make(np.zeros_like(p))
-                step_t = st["step"]._data
-                step_t += 1
-                d = self._grad_array(p, g, wd, maximize)
-                sq = st["square_avg"]._data
-                s = self._scratch(p, 1)
-                sq *= alpha                                  # v = α v + (1-α) g²
-                np.multiply(d, 1 - alpha, out=s)
-                s *= d
-                sq += s
-                if centered:
-                    ga = st["grad_avg"]._data
-                    self._lerp_(ga, d, 1 - alpha, s)         # ḡ += (1-α)(g - ḡ)
-                    np.multiply(ga, ga, out=s)               # avg = √(v - ḡ²)
-                    np.subtract(sq, s, out=s)
-                    np.sqrt(s, out=s)
-                else:
-                    np.sqrt(sq, out=s)
-                s += eps
-                np.divide(d, s, out=s)                       # g / avg
-                if momentum > 0:
-                    buf = st["momentum_buffer"]._data
-                    buf *= momentum
-                    buf += s
-                    np.multiply(buf, -lr, out=s)
-                else:
-                    s *= -lr
-                p += s
-                param._vc[0] += 1
-        return loss
+    scalar_state = ("step",)
+
+    def init_state(self, group, p, g):
+        st = {"step": _step_array(), "square_avg": np.zeros_like(p)}
+        if group["momentum"] > 0:
+            st["momentum_buffer"] = np.zeros_like(p)
+        if group["centered"]:
+            st["grad_avg"] = np.zeros_like(p)
+        return st
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        alpha = hp["alpha"]
+        d = self._grad_array(p, g, hp["weight_decay"], hp["maximize"])
+        sq = state["square_avg"]
+        s = self._scratch(p, 1)
+        sq *= alpha                                  # v = α v + (1-α) g²
+        np.multiply(d, 1 - alpha, out=s)
+        s *= d
+        sq += s
+        if hp["centered"]:
+            ga = state["grad_avg"]
+            self._lerp_(ga, d, 1 - alpha, s)         # ḡ += (1-α)(g - ḡ)
+            np.multiply(ga, ga, out=s)               # avg = √(v - ḡ²)
+            np.subtract(sq, s, out=s)
+            np.sqrt(s, out=s)
+        else:
+            np.sqrt(sq, out=s)
+        s += hp["eps"]
+        np.divide(d, s, out=s)                       # g / avg
+        if hp["momentum"] > 0:
+            buf = state["momentum_buffer"]
+            buf *= hp["momentum"]
+            buf += s
+            np.multiply(buf, -hp["lr"], out=s)
+        else:
+            s *= -hp["lr"]
+        p += s

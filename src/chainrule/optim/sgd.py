@@ -1,8 +1,7 @@
 """SGD: stochastic gradient descent, optionally with (Nesterov) momentum - ``torch.optim.SGD``."""
 import numpy as np
 
-from ..tensor import _make
-from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg, _num
+from .optimizer import Optimizer, _check_impl_flags, _check_lr, _check_nonneg
 
 __all__ = ["SGD"]
 
@@ -32,43 +31,34 @@ class SGD(Optimizer):
                         fused=fused)
         super().__init__(params, defaults)
 
-    def step(self, closure=None):
-        loss = self._closure(closure)
-        state = self.state
-        for group in self.param_groups:
-            lr = _num(group["lr"], "lr")
-            momentum = group["momentum"]
-            dampening = group["dampening"]
-            weight_decay = group["weight_decay"]
-            nesterov = group["nesterov"]
-            maximize = group["maximize"]
-            for param, p, g in self._with_grads(group):
-                d = self._grad_array(p, g, weight_decay, maximize)     # g itself, or scratch slot 0
-                if momentum != 0:
-                    st = state[param]
-                    bt = st.get("momentum_buffer")
-                    if bt is None:
-                        st["momentum_buffer"] = bt = _make(np.array(d, copy=True))
-                        buf = bt._data
-                    else:
-                        buf = bt._data
-                        buf *= momentum
-                        if dampening == 0:
-                            buf += d
-                        else:                       # buf += (1 - dampening) d, without touching g
-                            s = self._scratch(p, 1)
-                            np.multiply(d, 1 - dampening, out=s)
-                            buf += s
-                        bt._vc[0] += 1
-                    if nesterov:                    # d = d + momentum * buf
-                        s = self._scratch(p, 1)
-                        np.multiply(buf, momentum, out=s)
-                        s += d
-                        d = s
-                    else:
-                        d = buf
+    bumped_state = ("momentum_buffer",)
+
+    def init_state(self, group, p, g):
+        if group["momentum"] == 0:
+            return {}
+        return {"momentum_buffer": np.array(self._grad_array(p, g, group["weight_decay"], group["maximize"]),
+                                            copy=True)}
+
+    def apply(self, group, hp, p, g, state, step, fresh):
+        lr, momentum = hp["lr"], hp["momentum"]
+        d = self._grad_array(p, g, hp["weight_decay"], hp["maximize"])   # g itself, or scratch slot 0
+        if momentum != 0:
+            buf = state["momentum_buffer"]
+            if not fresh:                       # (a fresh buffer is d itself)
+                buf *= momentum
+                if hp["dampening"] == 0:
+                    buf += d
+                else:                           # buf += (1 - dampening) d, without touching g
+                    s = self._scratch(p, 1)
+                    np.multiply(d, 1 - hp["dampening"], out=s)
+                    buf += s
+            if hp["nesterov"]:                  # d = d + momentum * buf
                 s = self._scratch(p, 1)
-                np.multiply(d, -lr, out=s)
-                p += s
-                param._vc[0] += 1
-        return loss
+                np.multiply(buf, momentum, out=s)
+                s += d
+                d = s
+            else:
+                d = buf
+        s = self._scratch(p, 1)
+        np.multiply(d, -lr, out=s)
+        p += s
