@@ -14,8 +14,9 @@ How it is made fast (NumPy, a Python loop over time steps only):
 * each step is one GEMM W_hh h for all gates at once plus a handful of in-place ufunc calls. LSTM and GRU
   keep their states transposed, (H, B), so that each gate is a contiguous block of rows of the step's
   (G*H, B) gate array (NumPy's ufuncs are several times slower on the column slices of a (B, G*H) array);
-* sigmoid(z) = (1 + tanh(z/2)) / 2, and the rows of the sigmoid gates are pre-halved in the weights (an exact
-  scaling: a power of two), so ONE tanh call covers all gates of a step;
+* sigmoid(z) = 1 / (1 + exp(-z)) with the rows of the sigmoid gates pre-negated in the weights and biases (an
+  exact scaling), so the sigmoid gates of a step are three in-place calls over one contiguous block
+  (exp, +1, reciprocal: cheaper than NumPy's tanh, which then runs on the tanh gate only);
 * the whole sequence is a single graph node (``RNNSequence``): its backward is backpropagation through
   time on raw arrays - per step one GEMM W_hhᵀ da and a few ufuncs, with the factors that do not depend on
   the incoming gradient (gate derivatives times their partners) computed for all steps at once - and the
@@ -230,13 +231,13 @@ def _lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     T, B, _ = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    half = np.ones((4 * H, 1), dt)
-    half[:3 * H] = 0.5                                   # o, i, f: sigmoid gates; g: tanh
+    sign = np.ones((4 * H, 1), dt)
+    sign[:3 * H] = -1                                    # o, i, f: sigmoid gates (exp(-z)); g: tanh
     bias = _add_bias(b_ih, b_hh)
     if bias is not None:
-        bias = _roll_lstm(bias, H) * half[:, 0]
-    XP = _project_t(x, _roll_lstm(w_ih, H) * half, bias)  # (T, 4H, B)
-    whh = _roll_lstm(w_hh, H) * half                      # (4H, H)
+        bias = _roll_lstm(bias, H) * sign[:, 0]
+    XP = _project_t(x, _roll_lstm(w_ih, H) * sign, bias)  # (T, 4H, B): the sigmoid rows hold -z
+    whh = _roll_lstm(w_hh, H) * sign                      # (4H, H)
     A = XP                                                # pre-activations, overwritten by the activations
     C = np.empty((T, H, B), dt)                           # cell states
     TC = np.empty((T, H, B), dt)                          # tanh(c)
@@ -245,31 +246,37 @@ def _lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     ig = np.empty((H, B), dt)
     h = np.ascontiguousarray(h0.T) if h0 is not None else None
     c = np.ascontiguousarray(c0.T) if c0 is not None else None
-    for t in _steps(T, reverse):
-        a = A[t]
-        if h is not None:
-            np.matmul(whh, h, out=tmp)
-            a += tmp
-        np.tanh(a, out=a)
-        s = a[:3 * H]                                     # σ(z) = (tanh(z/2) + 1) / 2 (z/2: halved rows)
-        s *= 0.5
-        s += 0.5
-        o, i, f, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        ct = C[t]
-        if c is None:
-            np.multiply(i, g, out=ct)
-        else:
-            np.multiply(f, c, out=ct)
-            np.multiply(i, g, out=ig)
-            ct += ig
-        np.tanh(ct, out=TC[t])
-        np.multiply(o, TC[t], out=HT[t])
-        h, c = HT[t], ct
+    with np.errstate(over="ignore"):                      # exp(-z) = inf for z < -88 (float32): σ = 0
+        for t in _steps(T, reverse):
+            h, c = _lstm_step(A[t], h, c, whh, tmp, ig, C[t], TC[t], HT[t], H)
     Y = np.empty((T + 1, B, H), dt)
     Y[:T] = HT.transpose(0, 2, 1)
     Y[T] = c.T
     ctx.acts, ctx.cells, ctx.tanh_c = A, C, TC
     return Y
+
+
+def _lstm_step(a, h, c, whh, tmp, ig, ct, tc, ht, H):
+    """One step in place: a (4H, B) holds the input projection [-z_o, -z_i, -z_f, z_g] of the step and
+    becomes the activations [o, i, f, g]; writes c' to ct, tanh(c') to tc, h' to ht; returns (h', c')."""
+    if h is not None:
+        np.matmul(whh, h, out=tmp)
+        a += tmp
+    s = a[:3 * H]                                         # σ(z) = 1 / (1 + exp(-z))
+    np.exp(s, out=s)
+    s += 1
+    np.reciprocal(s, out=s)
+    o, i, f, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    np.tanh(g, out=g)
+    if c is None:
+        np.multiply(i, g, out=ct)
+    else:
+        np.multiply(f, c, out=ct)
+        np.multiply(i, g, out=ig)
+        ct += ig
+    np.tanh(ct, out=tc)
+    np.multiply(o, tc, out=ht)
+    return ht, ct
 
 
 def _lstm_backward(ctx, gy, Y, x, h0, c0, w_ih, w_hh):
@@ -329,53 +336,54 @@ def _gru_forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     T, B, _ = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    half = np.ones((3 * H, 1), dt)
-    half[:2 * H] = 0.5                                    # r, z: sigmoid gates; n: tanh
+    sign = np.ones((3 * H, 1), dt)
+    sign[:2 * H] = -1                                     # r, z: sigmoid gates (exp(-z)); n: tanh
     # b_hh's r and z rows add to the input projection; b_hn stays inside r (W_hn h + b_hn)
     bias = None
     if b_ih is not None or b_hh is not None:
         bias = np.zeros(3 * H, dt) if b_ih is None else b_ih.copy()
         if b_hh is not None:
             bias[:2 * H] += b_hh[:2 * H]
-        bias *= half[:, 0]
+        bias *= sign[:, 0]
     b_hn = b_hh[2 * H:, None] if b_hh is not None else None
-    XP = _project_t(x, w_ih * half, bias)                 # (T, 3H, B)
-    whh = w_hh * half                                     # (3H, H)
+    XP = _project_t(x, w_ih * sign, bias)                 # (T, 3H, B): the sigmoid rows hold -z
+    whh = w_hh * sign                                     # (3H, H)
     RZ = np.empty((T, 2 * H, B), dt)                      # r, z per step
     N = np.empty((T, H, B), dt)                           # n
     HN = np.empty((T, H, B), dt)                          # W_hn h + b_hn
     HT = np.empty((T, H, B), dt)                          # hidden states
     tmp = np.empty((3 * H, B), dt)
     h = np.ascontiguousarray(h0.T) if h0 is not None else None
-    for t in _steps(T, reverse):
-        rz, hn = RZ[t], HN[t]
-        if h is not None:
-            np.matmul(whh, h, out=tmp)
-            np.add(tmp[:2 * H], XP[t, :2 * H], out=rz)
-            if b_hn is not None:
-                np.add(tmp[2 * H:], b_hn, out=hn)
+    with np.errstate(over="ignore"):                      # exp(-z) = inf for z < -88 (float32): σ = 0
+        for t in _steps(T, reverse):
+            rz, hn = RZ[t], HN[t]
+            if h is not None:
+                np.matmul(whh, h, out=tmp)
+                np.add(tmp[:2 * H], XP[t, :2 * H], out=rz)
+                if b_hn is not None:
+                    np.add(tmp[2 * H:], b_hn, out=hn)
+                else:
+                    hn[...] = tmp[2 * H:]
             else:
-                hn[...] = tmp[2 * H:]
-        else:
-            rz[...] = XP[t, :2 * H]
-            hn[...] = b_hn if b_hn is not None else 0
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        r, z = rz[:H], rz[H:]
-        n = N[t]
-        np.multiply(r, hn, out=n)
-        n += XP[t, 2 * H:]
-        np.tanh(n, out=n)
-        y = HT[t]
-        if h is None:                                     # h' = n - z n
-            np.multiply(z, n, out=y)
-            np.subtract(n, y, out=y)
-        else:                                             # h' = n + z (h - n)
-            np.subtract(h, n, out=y)
-            y *= z
-            y += n
-        h = y
+                rz[...] = XP[t, :2 * H]
+                hn[...] = b_hn if b_hn is not None else 0
+            np.exp(rz, out=rz)                                # σ(z) = 1 / (1 + exp(-z))
+            rz += 1
+            np.reciprocal(rz, out=rz)
+            r, z = rz[:H], rz[H:]
+            n = N[t]
+            np.multiply(r, hn, out=n)
+            n += XP[t, 2 * H:]
+            np.tanh(n, out=n)
+            y = HT[t]
+            if h is None:                                     # h' = n - z n
+                np.multiply(z, n, out=y)
+                np.subtract(n, y, out=y)
+            else:                                             # h' = n + z (h - n)
+                np.subtract(h, n, out=y)
+                y *= z
+                y += n
+            h = y
     ctx.acts, ctx.cells, ctx.hn, ctx.hidden = RZ, N, HN, HT
     return np.ascontiguousarray(HT.transpose(0, 2, 1))
 
