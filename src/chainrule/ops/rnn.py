@@ -25,14 +25,14 @@ How it is made fast (NumPy, a Python loop over time steps only):
 Several outputs from one node: an LSTM node returns (T+1, B, H) - the T hidden states, then c_T - that the
 caller slices (views). h_n is the last step's hidden state: out[T-1], or out[0] in the reverse direction.
 
-create_graph: the raw backward runs when no graph is recorded (``not STATE.grad_enabled``). When it is,
-the node recomputes its forward with primitive Tensor ops (``_reference``, the same maths step by step)
-and differentiates that graph with ``create_graph=True``, so grad-of-grad is exact.
+Backward, written once (the contract of ``Op``): ``RNNSequence.backward`` applies ``RNNSequenceGrad``,
+whose forward is the raw BPTT kernel (it reads the activations the forward node kept) and whose backward
+gives the second order by differentiating a recomputed graph of primitive Tensor ops (``_reference``).
 """
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, enable_grad
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
 
@@ -163,6 +163,7 @@ class RNNSequence(Op):
     __slots__ = ("mode", "reverse", "acts", "cells", "tanh_c", "hn", "hidden")
     save_inputs = True
     save_output = True
+    tensor_backward = False                     # converted: the rule runs on arrays at first order
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
@@ -175,26 +176,80 @@ class RNNSequence(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if STATE.grad_enabled:                  # create_graph=True: differentiate a recomputed graph
-            return _backward_by_recompute(ctx, g)
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh = [t._data if t is not None else None for t in ctx.saved_tensors]
-        Y = ctx.output._data                    # (checks that the output was not modified in place)
-        gy = g._data
-        if ctx.mode == "LSTM":
-            grads = _lstm_backward(ctx, gy, Y, x, h0, c0, w_ih, w_hh)
-        elif ctx.mode == "GRU":
-            grads = _gru_backward(ctx, gy, Y, x, h0, w_ih, w_hh)
-        else:
-            grads = _rnn_backward(ctx, gy, Y, x, h0, w_ih, w_hh)
-        return tuple(_make(a) if (a is not None and n) else None for a, n in zip(grads, ctx.needs_input_grad))
+        """One text for both carriers: the raw BPTT kernel is the forward of RNNSequenceGrad (one vector of
+        all the needed input gradients), cut here into one gradient per input."""
+        saved = ctx.saved_tensors
+        flat = RNNSequenceGrad.apply(g, ctx.output, *saved, node=ctx)
+        grads, k = [], 0
+        for t, n in zip(saved, ctx.needs_input_grad):
+            if n:
+                shape = tuple(t.shape)
+                size = int(np.prod(shape))
+                grads.append(flat[k:k + size].reshape(shape))
+                k += size
+            else:
+                grads.append(None)
+        return tuple(grads)
 
     def name(self):
         return {"LSTM": "LstmSequenceBackward", "GRU": "GruSequenceBackward"}.get(
             getattr(self, "mode", None), "RnnSequenceBackward")
 
 
+class RNNSequenceGrad(Op):
+    """The input gradients of one RNNSequence node for the output gradient g, as ONE flat vector:
+        V = [dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh] (those the node needs, raveled) = (∂Y/∂inputs)ᵀ g,
+    computed by backpropagation through time on raw arrays from the activations the forward kept.
+    Second order (its backward, for gv = ∂L/∂V): recompute Y with primitive ops (``_reference``, the same
+    maths step by step), take V' = autograd.grad(Y, inputs, g, create_graph=True) of that graph, then
+        ∂L/∂g, ∂L/∂inputs = autograd.grad(V', (g, inputs), gv)
+    - exact, slow, and differentiable again under create_graph (third order and up)."""
+    __slots__ = ("mode", "reverse", "needs")
+    save_inputs = True
+    tensor_backward = False
+
+    @staticmethod
+    def forward(ctx, gy, Y, x, h0, c0, w_ih, w_hh, b_ih, b_hh, node):
+        ctx.mode, ctx.reverse, ctx.needs = node.mode, node.reverse, tuple(node.needs_input_grad)
+        if node.mode == "LSTM":
+            grads = _lstm_backward(node, gy, Y, x, h0, c0, w_ih, w_hh)
+        elif node.mode == "GRU":
+            grads = _gru_backward(node, gy, Y, x, h0, w_ih, w_hh)
+        else:
+            grads = _rnn_backward(node, gy, Y, x, h0, w_ih, w_hh)
+        return np.concatenate([a.ravel() for a, n in zip(grads, ctx.needs) if n])
+
+    @staticmethod
+    def backward(ctx, gv):
+        from ..autograd.engine import grad
+        from .shape import cat
+        gy, _, *inputs = ctx.saved_tensors
+        create = STATE.grad_enabled                       # create_graph: keep the result differentiable
+        with enable_grad():
+            g = _variable(gy)
+            xs = [_variable(t) for t in inputs]
+            y = _reference(ctx.mode, *xs, reverse=ctx.reverse)
+            wanted = [v for v, n in zip(xs, ctx.needs) if n]
+            first = grad(y, wanted, grad_outputs=g, create_graph=True, materialize_grads=True)
+            flat = cat([f.reshape(-1) for f in first])
+            targets = [g] + [v for v in xs if v is not None]
+            second = iter(grad(flat, targets, grad_outputs=_variable(gv, False), create_graph=create,
+                               allow_unused=True, materialize_grads=True))
+        dg = next(second)
+        dinputs = [next(second) if t is not None else None for t in inputs]
+        out = (dg, None, *dinputs)
+        if not create:                                    # first order: arrays in, arrays out
+            out = tuple(o._data if o is not None else None for o in out)
+        return out
+
+    def name(self):
+        return {"LSTM": "LstmSequenceGradBackward", "GRU": "GruSequenceGradBackward"}.get(
+            getattr(self, "mode", None), "RnnSequenceGradBackward")
+
+
 class _Alias(Op):
     """y = x (a fresh node: the point where the recomputed graph meets the saved input)."""
+    tensor_backward = False
 
     @staticmethod
     def forward(ctx, x):
@@ -205,15 +260,15 @@ class _Alias(Op):
         return (g,)
 
 
-def _backward_by_recompute(ctx, g):
-    from ..autograd.engine import grad
-    inputs = ctx.saved_tensors
-    needs = ctx.needs_input_grad
-    proxies = [_Alias.apply(t) if n else t for t, n in zip(inputs, needs)]
-    y = _reference(ctx.mode, *proxies, reverse=ctx.reverse)
-    wanted = [p for p, n in zip(proxies, needs) if n]
-    grads = iter(grad(y, wanted, grad_outputs=g, create_graph=True, allow_unused=True))
-    return tuple(next(grads) if n else None for n in needs)
+def _variable(t, requires_grad=True):
+    """A saved value as a Tensor of the recomputed graph: a Tensor that requires grad through a fresh node
+    (under create_graph the recomputed graph then hangs off the outer one); an array (first order) or a
+    constant as a new leaf. (The recomputation is a Tensor program whatever the carrier, hence the test.)"""
+    if t is None:
+        return None
+    if isinstance(t, Tensor):
+        return _Alias.apply(t) if t.requires_grad else _make(t._data, requires_grad)
+    return _make(t, requires_grad)
 
 
 # ----------------------------------------------------------------------------------------------- LSTM
