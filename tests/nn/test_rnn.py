@@ -313,6 +313,25 @@ def test_fused_node_gradgradcheck(mode):
     assert cr.autograd.gradgradcheck(_layer_fn(mode, reverse=True), xs, atol=1e-5, rtol=1e-3)
 
 
+@pytest.mark.parametrize("mode", list(R.GATES))
+def test_first_order_equals_create_graph_gradients(mode):
+    """The rule is written once: loss.backward() (raw BPTT) and autograd.grad(create_graph=True) (the same
+    kernel, recorded as RNNSequenceGrad) give the same gradients, bit for bit, and the latter are
+    differentiable (their graph reaches the inputs through RNNSequenceGrad)."""
+    arrays = _layer_arrays(mode, t=4, b=3, i=2, h=3, seed=5)
+    for reverse in (False, True):
+        xs = [cr.tensor(a, requires_grad=True) for a in arrays]
+        c0 = xs[2] if mode == "LSTM" else None
+        wanted = [x for x in xs if x is not xs[2] or mode == "LSTM"]
+        y = R.RNNSequence.apply(xs[0], xs[1], c0, *xs[3:], mode=mode, reverse=reverse)
+        loss = (y * cr.tensor(np.random.default_rng(1).standard_normal(tuple(y.shape)))).sum()
+        second = cr.autograd.grad(loss, wanted, create_graph=True)
+        loss.backward()
+        for x, g in zip(wanted, second):
+            assert g.requires_grad and g.grad_fn is not None
+            np.testing.assert_array_equal(x.grad.numpy(), g.detach().numpy())
+
+
 @needs_torch
 @pytest.mark.parametrize("kind, extra", MODES, ids=["rnn_tanh", "rnn_relu", "lstm", "gru"])
 def test_double_backward_matches_torch(kind, extra):

@@ -14,8 +14,9 @@ How it is made fast (NumPy, a Python loop over time steps only):
 * each step is one GEMM W_hh h for all gates at once plus a handful of in-place ufunc calls. LSTM and GRU
   keep their states transposed, (H, B), so that each gate is a contiguous block of rows of the step's
   (G*H, B) gate array (NumPy's ufuncs are several times slower on the column slices of a (B, G*H) array);
-* sigmoid(z) = (1 + tanh(z/2)) / 2, and the rows of the sigmoid gates are pre-halved in the weights (an exact
-  scaling: a power of two), so ONE tanh call covers all gates of a step;
+* sigmoid(z) = 1 / (1 + exp(-z)) with the rows of the sigmoid gates pre-negated in the weights and biases (an
+  exact scaling), so the sigmoid gates of a step are three in-place calls over one contiguous block
+  (exp, +1, reciprocal: cheaper than NumPy's tanh, which then runs on the tanh gate only);
 * the whole sequence is a single graph node (``RNNSequence``): its backward is backpropagation through
   time on raw arrays - per step one GEMM W_hhᵀ da and a few ufuncs, with the factors that do not depend on
   the incoming gradient (gate derivatives times their partners) computed for all steps at once - and the
@@ -24,14 +25,14 @@ How it is made fast (NumPy, a Python loop over time steps only):
 Several outputs from one node: an LSTM node returns (T+1, B, H) - the T hidden states, then c_T - that the
 caller slices (views). h_n is the last step's hidden state: out[T-1], or out[0] in the reverse direction.
 
-create_graph: the raw backward runs when no graph is recorded (``not STATE.grad_enabled``). When it is,
-the node recomputes its forward with primitive Tensor ops (``_reference``, the same maths step by step)
-and differentiates that graph with ``create_graph=True``, so grad-of-grad is exact.
+Backward, written once (the contract of ``Op``): ``RNNSequence.backward`` applies ``RNNSequenceGrad``,
+whose forward is the raw BPTT kernel (it reads the activations the forward node kept) and whose backward
+gives the second order by differentiating a recomputed graph of primitive Tensor ops (``_reference``).
 """
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
+from ..autograd.grad_mode import STATE, enable_grad
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
 
@@ -162,6 +163,7 @@ class RNNSequence(Op):
     __slots__ = ("mode", "reverse", "acts", "cells", "tanh_c", "hn", "hidden")
     save_inputs = True
     save_output = True
+    tensor_backward = False                     # converted: the rule runs on arrays at first order
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
@@ -174,26 +176,80 @@ class RNNSequence(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if STATE.grad_enabled:                  # create_graph=True: differentiate a recomputed graph
-            return _backward_by_recompute(ctx, g)
-        x, h0, c0, w_ih, w_hh, b_ih, b_hh = [t._data if t is not None else None for t in ctx.saved_tensors]
-        Y = ctx.output._data                    # (checks that the output was not modified in place)
-        gy = g._data
-        if ctx.mode == "LSTM":
-            grads = _lstm_backward(ctx, gy, Y, x, h0, c0, w_ih, w_hh)
-        elif ctx.mode == "GRU":
-            grads = _gru_backward(ctx, gy, Y, x, h0, w_ih, w_hh)
-        else:
-            grads = _rnn_backward(ctx, gy, Y, x, h0, w_ih, w_hh)
-        return tuple(_make(a) if (a is not None and n) else None for a, n in zip(grads, ctx.needs_input_grad))
+        """One text for both carriers: the raw BPTT kernel is the forward of RNNSequenceGrad (one vector of
+        all the needed input gradients), cut here into one gradient per input."""
+        saved = ctx.saved_tensors
+        flat = RNNSequenceGrad.apply(g, ctx.output, *saved, node=ctx)
+        grads, k = [], 0
+        for t, n in zip(saved, ctx.needs_input_grad):
+            if n:
+                shape = tuple(t.shape)
+                size = int(np.prod(shape))
+                grads.append(flat[k:k + size].reshape(shape))
+                k += size
+            else:
+                grads.append(None)
+        return tuple(grads)
 
     def name(self):
         return {"LSTM": "LstmSequenceBackward", "GRU": "GruSequenceBackward"}.get(
             getattr(self, "mode", None), "RnnSequenceBackward")
 
 
+class RNNSequenceGrad(Op):
+    """The input gradients of one RNNSequence node for the output gradient g, as ONE flat vector:
+        V = [dx, dh0, dc0, dW_ih, dW_hh, db_ih, db_hh] (those the node needs, raveled) = (∂Y/∂inputs)ᵀ g,
+    computed by backpropagation through time on raw arrays from the activations the forward kept.
+    Second order (its backward, for gv = ∂L/∂V): recompute Y with primitive ops (``_reference``, the same
+    maths step by step), take V' = autograd.grad(Y, inputs, g, create_graph=True) of that graph, then
+        ∂L/∂g, ∂L/∂inputs = autograd.grad(V', (g, inputs), gv)
+    - exact, slow, and differentiable again under create_graph (third order and up)."""
+    __slots__ = ("mode", "reverse", "needs")
+    save_inputs = True
+    tensor_backward = False
+
+    @staticmethod
+    def forward(ctx, gy, Y, x, h0, c0, w_ih, w_hh, b_ih, b_hh, node):
+        ctx.mode, ctx.reverse, ctx.needs = node.mode, node.reverse, tuple(node.needs_input_grad)
+        if node.mode == "LSTM":
+            grads = _lstm_backward(node, gy, Y, x, h0, c0, w_ih, w_hh)
+        elif node.mode == "GRU":
+            grads = _gru_backward(node, gy, Y, x, h0, w_ih, w_hh)
+        else:
+            grads = _rnn_backward(node, gy, Y, x, h0, w_ih, w_hh)
+        return np.concatenate([a.ravel() for a, n in zip(grads, ctx.needs) if n])
+
+    @staticmethod
+    def backward(ctx, gv):
+        from ..autograd.engine import grad
+        from .shape import cat
+        gy, _, *inputs = ctx.saved_tensors
+        create = STATE.grad_enabled                       # create_graph: keep the result differentiable
+        with enable_grad():
+            g = _variable(gy)
+            xs = [_variable(t) for t in inputs]
+            y = _reference(ctx.mode, *xs, reverse=ctx.reverse)
+            wanted = [v for v, n in zip(xs, ctx.needs) if n]
+            first = grad(y, wanted, grad_outputs=g, create_graph=True, materialize_grads=True)
+            flat = cat([f.reshape(-1) for f in first])
+            targets = [g] + [v for v in xs if v is not None]
+            second = iter(grad(flat, targets, grad_outputs=_variable(gv, False), create_graph=create,
+                               allow_unused=True, materialize_grads=True))
+        dg = next(second)
+        dinputs = [next(second) if t is not None else None for t in inputs]
+        out = (dg, None, *dinputs)
+        if not create:                                    # first order: arrays in, arrays out
+            out = tuple(o._data if o is not None else None for o in out)
+        return out
+
+    def name(self):
+        return {"LSTM": "LstmSequenceGradBackward", "GRU": "GruSequenceGradBackward"}.get(
+            getattr(self, "mode", None), "RnnSequenceGradBackward")
+
+
 class _Alias(Op):
     """y = x (a fresh node: the point where the recomputed graph meets the saved input)."""
+    tensor_backward = False
 
     @staticmethod
     def forward(ctx, x):
@@ -204,15 +260,15 @@ class _Alias(Op):
         return (g,)
 
 
-def _backward_by_recompute(ctx, g):
-    from ..autograd.engine import grad
-    inputs = ctx.saved_tensors
-    needs = ctx.needs_input_grad
-    proxies = [_Alias.apply(t) if n else t for t, n in zip(inputs, needs)]
-    y = _reference(ctx.mode, *proxies, reverse=ctx.reverse)
-    wanted = [p for p, n in zip(proxies, needs) if n]
-    grads = iter(grad(y, wanted, grad_outputs=g, create_graph=True, allow_unused=True))
-    return tuple(next(grads) if n else None for n in needs)
+def _variable(t, requires_grad=True):
+    """A saved value as a Tensor of the recomputed graph: a Tensor that requires grad through a fresh node
+    (under create_graph the recomputed graph then hangs off the outer one); an array (first order) or a
+    constant as a new leaf. (The recomputation is a Tensor program whatever the carrier, hence the test.)"""
+    if t is None:
+        return None
+    if isinstance(t, Tensor):
+        return _Alias.apply(t) if t.requires_grad else _make(t._data, requires_grad)
+    return _make(t, requires_grad)
 
 
 # ----------------------------------------------------------------------------------------------- LSTM
@@ -230,13 +286,13 @@ def _lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     T, B, _ = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    half = np.ones((4 * H, 1), dt)
-    half[:3 * H] = 0.5                                   # o, i, f: sigmoid gates; g: tanh
+    sign = np.ones((4 * H, 1), dt)
+    sign[:3 * H] = -1                                    # o, i, f: sigmoid gates (exp(-z)); g: tanh
     bias = _add_bias(b_ih, b_hh)
     if bias is not None:
-        bias = _roll_lstm(bias, H) * half[:, 0]
-    XP = _project_t(x, _roll_lstm(w_ih, H) * half, bias)  # (T, 4H, B)
-    whh = _roll_lstm(w_hh, H) * half                      # (4H, H)
+        bias = _roll_lstm(bias, H) * sign[:, 0]
+    XP = _project_t(x, _roll_lstm(w_ih, H) * sign, bias)  # (T, 4H, B): the sigmoid rows hold -z
+    whh = _roll_lstm(w_hh, H) * sign                      # (4H, H)
     A = XP                                                # pre-activations, overwritten by the activations
     C = np.empty((T, H, B), dt)                           # cell states
     TC = np.empty((T, H, B), dt)                          # tanh(c)
@@ -245,31 +301,37 @@ def _lstm_forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse):
     ig = np.empty((H, B), dt)
     h = np.ascontiguousarray(h0.T) if h0 is not None else None
     c = np.ascontiguousarray(c0.T) if c0 is not None else None
-    for t in _steps(T, reverse):
-        a = A[t]
-        if h is not None:
-            np.matmul(whh, h, out=tmp)
-            a += tmp
-        np.tanh(a, out=a)
-        s = a[:3 * H]                                     # σ(z) = (tanh(z/2) + 1) / 2 (z/2: halved rows)
-        s *= 0.5
-        s += 0.5
-        o, i, f, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
-        ct = C[t]
-        if c is None:
-            np.multiply(i, g, out=ct)
-        else:
-            np.multiply(f, c, out=ct)
-            np.multiply(i, g, out=ig)
-            ct += ig
-        np.tanh(ct, out=TC[t])
-        np.multiply(o, TC[t], out=HT[t])
-        h, c = HT[t], ct
+    with np.errstate(over="ignore"):                      # exp(-z) = inf for z < -88 (float32): σ = 0
+        for t in _steps(T, reverse):
+            h, c = _lstm_step(A[t], h, c, whh, tmp, ig, C[t], TC[t], HT[t], H)
     Y = np.empty((T + 1, B, H), dt)
     Y[:T] = HT.transpose(0, 2, 1)
     Y[T] = c.T
     ctx.acts, ctx.cells, ctx.tanh_c = A, C, TC
     return Y
+
+
+def _lstm_step(a, h, c, whh, tmp, ig, ct, tc, ht, H):
+    """One step in place: a (4H, B) holds the input projection [-z_o, -z_i, -z_f, z_g] of the step and
+    becomes the activations [o, i, f, g]; writes c' to ct, tanh(c') to tc, h' to ht; returns (h', c')."""
+    if h is not None:
+        np.matmul(whh, h, out=tmp)
+        a += tmp
+    s = a[:3 * H]                                         # σ(z) = 1 / (1 + exp(-z))
+    np.exp(s, out=s)
+    s += 1
+    np.reciprocal(s, out=s)
+    o, i, f, g = a[:H], a[H:2 * H], a[2 * H:3 * H], a[3 * H:]
+    np.tanh(g, out=g)
+    if c is None:
+        np.multiply(i, g, out=ct)
+    else:
+        np.multiply(f, c, out=ct)
+        np.multiply(i, g, out=ig)
+        ct += ig
+    np.tanh(ct, out=tc)
+    np.multiply(o, tc, out=ht)
+    return ht, ct
 
 
 def _lstm_backward(ctx, gy, Y, x, h0, c0, w_ih, w_hh):
@@ -329,53 +391,54 @@ def _gru_forward(ctx, x, h0, w_ih, w_hh, b_ih, b_hh, reverse):
     T, B, _ = x.shape
     H = w_hh.shape[1]
     dt = x.dtype
-    half = np.ones((3 * H, 1), dt)
-    half[:2 * H] = 0.5                                    # r, z: sigmoid gates; n: tanh
+    sign = np.ones((3 * H, 1), dt)
+    sign[:2 * H] = -1                                     # r, z: sigmoid gates (exp(-z)); n: tanh
     # b_hh's r and z rows add to the input projection; b_hn stays inside r (W_hn h + b_hn)
     bias = None
     if b_ih is not None or b_hh is not None:
         bias = np.zeros(3 * H, dt) if b_ih is None else b_ih.copy()
         if b_hh is not None:
             bias[:2 * H] += b_hh[:2 * H]
-        bias *= half[:, 0]
+        bias *= sign[:, 0]
     b_hn = b_hh[2 * H:, None] if b_hh is not None else None
-    XP = _project_t(x, w_ih * half, bias)                 # (T, 3H, B)
-    whh = w_hh * half                                     # (3H, H)
+    XP = _project_t(x, w_ih * sign, bias)                 # (T, 3H, B): the sigmoid rows hold -z
+    whh = w_hh * sign                                     # (3H, H)
     RZ = np.empty((T, 2 * H, B), dt)                      # r, z per step
     N = np.empty((T, H, B), dt)                           # n
     HN = np.empty((T, H, B), dt)                          # W_hn h + b_hn
     HT = np.empty((T, H, B), dt)                          # hidden states
     tmp = np.empty((3 * H, B), dt)
     h = np.ascontiguousarray(h0.T) if h0 is not None else None
-    for t in _steps(T, reverse):
-        rz, hn = RZ[t], HN[t]
-        if h is not None:
-            np.matmul(whh, h, out=tmp)
-            np.add(tmp[:2 * H], XP[t, :2 * H], out=rz)
-            if b_hn is not None:
-                np.add(tmp[2 * H:], b_hn, out=hn)
+    with np.errstate(over="ignore"):                      # exp(-z) = inf for z < -88 (float32): σ = 0
+        for t in _steps(T, reverse):
+            rz, hn = RZ[t], HN[t]
+            if h is not None:
+                np.matmul(whh, h, out=tmp)
+                np.add(tmp[:2 * H], XP[t, :2 * H], out=rz)
+                if b_hn is not None:
+                    np.add(tmp[2 * H:], b_hn, out=hn)
+                else:
+                    hn[...] = tmp[2 * H:]
             else:
-                hn[...] = tmp[2 * H:]
-        else:
-            rz[...] = XP[t, :2 * H]
-            hn[...] = b_hn if b_hn is not None else 0
-        np.tanh(rz, out=rz)
-        rz *= 0.5
-        rz += 0.5
-        r, z = rz[:H], rz[H:]
-        n = N[t]
-        np.multiply(r, hn, out=n)
-        n += XP[t, 2 * H:]
-        np.tanh(n, out=n)
-        y = HT[t]
-        if h is None:                                     # h' = n - z n
-            np.multiply(z, n, out=y)
-            np.subtract(n, y, out=y)
-        else:                                             # h' = n + z (h - n)
-            np.subtract(h, n, out=y)
-            y *= z
-            y += n
-        h = y
+                rz[...] = XP[t, :2 * H]
+                hn[...] = b_hn if b_hn is not None else 0
+            np.exp(rz, out=rz)                                # σ(z) = 1 / (1 + exp(-z))
+            rz += 1
+            np.reciprocal(rz, out=rz)
+            r, z = rz[:H], rz[H:]
+            n = N[t]
+            np.multiply(r, hn, out=n)
+            n += XP[t, 2 * H:]
+            np.tanh(n, out=n)
+            y = HT[t]
+            if h is None:                                     # h' = n - z n
+                np.multiply(z, n, out=y)
+                np.subtract(n, y, out=y)
+            else:                                             # h' = n + z (h - n)
+                np.subtract(h, n, out=y)
+                y *= z
+                y += n
+            h = y
     ctx.acts, ctx.cells, ctx.hn, ctx.hidden = RZ, N, HN, HT
     return np.ascontiguousarray(HT.transpose(0, 2, 1))
 
