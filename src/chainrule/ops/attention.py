@@ -30,67 +30,10 @@ from ..tensor import Tensor, _make
 from ._util import dropout_keep_mask, sum_to_array
 from .linalg import matmul
 from .linear import linear
+from .reduce import rowsum as _rowsum, softmax_rows as _softmax_rows
 from .shape import mT, sum_to
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
-
-
-# ------------------------------------------------------------------------------------- raw-array helpers
-def _rowsum(a):
-    """Σ over the last axis, keepdims. A GEMV with a ones vector: several times faster than NumPy's
-    ``sum(-1)`` when the rows are short (as attention rows are), and exact enough (BLAS accumulation)."""
-    if a.flags.c_contiguous and a.ndim >= 1 and a.size:
-        n = a.shape[-1]
-        return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
-    return a.sum(axis=-1, keepdims=True)
-
-
-# Scores below this bound can be exponentiated without the usual max-shift: exp(x) and a row's sum stay
-# finite, and a row whose sum is at least exp(-bound) has its largest terms in the normal range.
-_EXP_BOUND = {np.dtype(np.float32): 60.0, np.dtype(np.float64): 600.0}
-
-
-def _softmax_rows(s, safe):
-    """softmax(s) over the last axis (may reuse s). ``safe``: a row whose keys are all masked (-inf)
-    gives zeros (as PyTorch's scaled_dot_product_attention); otherwise it gives NaN (as PyTorch's
-    MultiheadAttention when it returns the weights).
-
-    The textbook form shifts each row by its max first. NumPy's max over short rows costs more than the
-    exp itself, so when the global max shows that nothing can overflow, the rows are exponentiated as
-    they are, and only rows whose sum comes out tiny (every score very negative, or every key masked)
-    take the shifted path. Same result up to rounding."""
-    bound = _EXP_BOUND.get(s.dtype)
-    if bound is not None and s.size and s.max() < bound:      # False for NaN / +inf: shifted path
-        e = np.exp(s)
-        z = _rowsum(e)
-        low = z[..., 0] < math.exp(-bound)
-        if low.any():
-            e[low] = _softmax_shifted_(s[low], safe)
-            z[low] = 1
-        e /= z
-        return e
-    return _softmax_shifted_(s, safe)
-
-
-def _softmax_shifted_(s, safe):
-    """s <- softmax(s) over the last axis, in place, each row shifted by its max first."""
-    m = s.max(axis=-1, keepdims=True)
-    dead = m == -np.inf
-    if not dead.any():
-        dead = None
-    elif safe:
-        m[dead] = 0
-    if dead is not None and not safe:
-        with np.errstate(invalid="ignore"):          # dead rows: -inf - -inf = NaN, as PyTorch
-            s -= m
-    else:
-        s -= m
-    np.exp(s, out=s)
-    z = _rowsum(s)
-    if dead is not None and safe:
-        z[dead] = 1                                  # all-zero row: 0 / 1 = 0
-    s /= z
-    return s
 
 
 # ------------------------------------------------------------------------------------------ the fused node

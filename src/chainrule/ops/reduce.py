@@ -4,6 +4,7 @@ A reduction's backward spreads the gradient back over the reduced dims: evenly (
 partial derivatives (prod, softmax), or onto the winning elements (max/min).
 """
 import builtins as _b
+import math
 
 import numpy as np
 
@@ -174,8 +175,76 @@ class ScatterAdd(Op):
         return (Gather.apply(gg, index=ctx.index, dim=ctx.dim),)
 
 
+# ---------------------------------------------------------------------- softmax kernels (raw arrays)
+def rowsum(a):
+    """Σ over the last axis, keepdims. A GEMV with a ones vector: several times faster than NumPy's
+    ``sum(-1)`` when the rows are short (softmax / attention rows), and exact enough (BLAS accumulation)."""
+    if a.flags.c_contiguous and a.ndim >= 1 and a.size and a.dtype.kind == "f":
+        n = a.shape[-1]
+        return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
+    return a.sum(axis=-1, keepdims=True)
+
+
+def _sum_keep(a, dim):
+    """Σ over ``dim`` with keepdims, on a raw array (the GEMV when ``dim`` is the last axis)."""
+    return rowsum(a) if dim == a.ndim - 1 else a.sum(axis=dim, keepdims=True)
+
+
+# Scores below this bound can be exponentiated without the usual max-shift: exp(x) and a row's sum stay
+# finite, and a row whose sum is at least exp(-bound) has its largest terms in the normal range.
+_EXP_BOUND = {np.dtype(np.float32): 60.0, np.dtype(np.float64): 600.0}
+
+
+def softmax_rows(s, safe, own=True):
+    """softmax(s) over the last axis (reuses s when ``own``). ``safe``: a row whose keys are all masked
+    (-inf) gives zeros (as PyTorch's scaled_dot_product_attention); otherwise it gives NaN (as
+    ``torch.softmax``).
+
+    The textbook form shifts each row by its max first. NumPy's max over short rows costs more than the
+    exp itself, so when the global max shows that nothing can overflow, the rows are exponentiated as
+    they are, and only rows whose sum comes out tiny (every score very negative, or every key masked)
+    take the shifted path. Same result up to rounding."""
+    bound = _EXP_BOUND.get(s.dtype)
+    if bound is not None and s.size and s.max() < bound:      # False for NaN / +inf: shifted path
+        e = np.exp(s)
+        z = rowsum(e)
+        low = z[..., 0] < math.exp(-bound)
+        if low.any():
+            e[low] = _softmax_shifted_(s[low], safe)
+            z[low] = 1
+        e /= z
+        return e
+    return _softmax_shifted_(s if own else s.copy(), safe)
+
+
+def _softmax_shifted_(s, safe):
+    """s <- softmax(s) over the last axis, in place, each row shifted by its max first."""
+    m = s.max(axis=-1, keepdims=True)
+    dead = m == -np.inf
+    if not dead.any():
+        dead = None
+    elif safe:
+        m[dead] = 0
+    if dead is not None and not safe:
+        with np.errstate(invalid="ignore"):          # dead rows: -inf - -inf = NaN, as PyTorch
+            s -= m
+    else:
+        s -= m
+    np.exp(s, out=s)
+    z = rowsum(s)
+    if dead is not None and safe:
+        z[dead] = 1                                  # all-zero row: 0 / 1 = 0
+    s /= z
+    return s
+
+
+def _last_axis_rows(x, dim):
+    """True when the softmax runs over the last axis of a C-contiguous float array (rows + GEMV sums)."""
+    return dim == x.ndim - 1 and x.flags.c_contiguous and x.dtype in _EXP_BOUND
+
+
 class LogSoftmax(Op):
-    """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g"""
+    """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g   (LogSoftmaxGrad)"""
     __slots__ = ("dim",)
     save_output = True
 
@@ -185,17 +254,46 @@ class LogSoftmax(Op):
         if x.size == 0:                  # nothing to normalise (and NumPy's max of nothing raises)
             return x.copy()
         xp = xp_of(x)
+        if xp is np and _last_axis_rows(x, dim):
+            y = x - x.max(axis=dim, keepdims=True)
+            y -= np.log(rowsum(np.exp(y)))
+            return y
         shifted = x - x.max(axis=dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
     @staticmethod
     def backward(ctx, g):
+        return (LogSoftmaxGrad.apply(ctx.output, g, dim=ctx.dim),)
+
+
+class LogSoftmaxGrad(Op):
+    """dx = g - e^y Σ g  (y = log_softmax(x));   d/dg: h - Σ(h e^y),   d/dy: -h e^y Σ g"""
+    __slots__ = ("dim",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, y, g, dim):
+        ctx.dim = dim
+        if y.size == 0:
+            return g.copy()
+        p = np.exp(y, out=np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g, y)))
+        p *= _sum_keep(g, dim)
+        np.subtract(g, p, out=p)
+        return p
+
+    @staticmethod
+    def backward(ctx, h):
         from .unary import exp
-        return (g - exp(ctx.output) * g.sum(ctx.dim, keepdim=True),)
+        y, g = ctx.saved_tensors
+        ny, ng = ctx.needs_input_grad
+        p = exp(y)
+        dy = -(h * p) * sum(g, ctx.dim, keepdim=True) if ny else None
+        dg = h - sum(h * p, ctx.dim, keepdim=True) if ng else None
+        return dy, dg
 
 
 class Softmax(Op):
-    """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)"""
+    """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)   (SoftmaxGrad)"""
     __slots__ = ("dim",)
     save_output = True
 
@@ -204,14 +302,41 @@ class Softmax(Op):
         ctx.dim = dim
         if x.size == 0:
             return x.copy()
+        if xp_of(x) is np and _last_axis_rows(x, dim):
+            return softmax_rows(x, safe=False, own=False)
         e = xp_of(x).exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
 
     @staticmethod
     def backward(ctx, g):
-        y = ctx.output
-        return (y * (g - (g * y).sum(ctx.dim, keepdim=True)),)
+        return (SoftmaxGrad.apply(ctx.output, g, dim=ctx.dim),)
+
+
+class SoftmaxGrad(Op):
+    """dx = y (g - Σ g y)  (y = softmax(x));   d/dg: the same map applied to h,   d/dy: h (g - Σ g y) - g Σ h y"""
+    __slots__ = ("dim",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, y, g, dim):
+        ctx.dim = dim
+        t = np.multiply(g, y, out=np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g, y)))
+        if t.size == 0:
+            return t
+        s = _sum_keep(t, dim)
+        np.subtract(g, s, out=t)                     # three passes and one buffer: t = (g - Σ g y) y
+        t *= y
+        return t
+
+    @staticmethod
+    def backward(ctx, h):
+        y, g = ctx.saved_tensors
+        ny, ng = ctx.needs_input_grad
+        dim = ctx.dim
+        dy = h * (g - sum(g * y, dim, keepdim=True)) - g * sum(h * y, dim, keepdim=True) if ny else None
+        dg = SoftmaxGrad.apply(y, h, dim=dim) if ng else None
+        return dy, dg
 
 
 class Cumsum(Op):
