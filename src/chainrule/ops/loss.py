@@ -23,82 +23,113 @@ from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 from ._util import sigmoid_array
+from .reduce import rowsum
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
            "margin_ranking_loss"]
 
 
-def _log_softmax_rows(x):
-    shifted = x - x.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 class CrossEntropy(Op):
-    """loss = reduce_n( w_n [(1-ε) (-log p_{n,t_n}) + ε/C Σ_c weight_c (-log p_{n,c})] )"""
-    __slots__ = ("target", "valid", "w_n", "weight", "eps", "reduction", "denom", "probs")
+    """loss = reduce_n( w_n [(1-ε) (-log p_{n,t_n}) + ε/C Σ_c weight_c (-log p_{n,c})] )
+
+    Forward in three passes over the logits (shift by the row max, exp, scale to p) with row sums as
+    GEMVs; log p is never materialised: -log p_{n,t} = log z_n - s_{n,t} (s the shifted logits, z the row
+    sums of e^s) and Σ_c weight_c log p_{n,c} = s_n·weight - log z_n Σ weight."""
+    __slots__ = ("probs", "k")
     save_inputs = True
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         n, c = x.shape
-        logp = _log_softmax_rows(x)
+        s = x - x.max(axis=1, keepdims=True)         # shifted logits: exp never overflows
+        p = np.exp(s)
+        z = rowsum(p)                                # (n, 1)
+        p /= z
+        log_z = np.log(z[:, 0])
         valid = target != ignore_index
         t = np.where(valid, target, 0)
         w_n = (weight[t] if weight is not None else np.ones(n, x.dtype)) * valid
-        nll = -logp[np.arange(n), t] * w_n
+        rows = np.arange(n)
+        nll = (log_z - s[rows, t]) * w_n
         eps = label_smoothing
         if eps:
             cw = weight if weight is not None else np.ones(c, x.dtype)
-            smooth = -(logp * cw).sum(axis=1) * valid
+            smooth = (log_z * cw.sum() - s @ cw) * valid
             per = (1 - eps) * nll + (eps / c) * smooth
         else:
             per = nll
-        ctx.target, ctx.valid, ctx.w_n, ctx.weight, ctx.eps, ctx.reduction = t, valid, w_n, weight, eps, reduction
-        ctx.probs = np.exp(logp)                     # kept for the raw-array backward
         if reduction == "none":
-            return per.astype(x.dtype, copy=False)
-        total = per.sum()
-        if reduction == "sum":
-            ctx.denom = 1.0
-            return np.asarray(total, dtype=x.dtype)
-        ctx.denom = w_n.sum()
-        return np.asarray(total / ctx.denom, dtype=x.dtype)
+            denom = None
+            out = per.astype(x.dtype, copy=False)
+        else:
+            denom = w_n.sum() if reduction == "mean" else 1.0
+            out = np.asarray(per.sum() / denom, dtype=x.dtype)
+        ctx.probs = p                                # kept for the backward kernel
+        ctx.k = (t, valid, w_n, weight, eps, reduction, denom)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x = ctx.saved_tensors[0]
-        n, c = x._data.shape
-        if ctx.reduction == "none":
-            g_n = g.reshape(n, 1)
-        else:
-            g_n = g / ctx.denom if ctx.reduction == "mean" else g
-        eps = ctx.eps
-        cw = ctx.weight if ctx.weight is not None else None
-        if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
-            p = ctx.probs
-            gx = p * ctx.w_n[:, None]
-            gx[np.arange(n), ctx.target] -= ctx.w_n
-            if eps:
-                w_sum = cw.sum() if cw is not None else c
-                cw_row = cw[None, :] if cw is not None else 1.0
-                valid = ctx.valid
-                gx = (1 - eps) * gx + (eps / c) * (p * w_sum - cw_row) * valid[:, None]
-            gx = gx.astype(x._data.dtype, copy=False)
-            gx *= g_n._data                          # in place: gx is this call's own array
-            return (_make(gx), None, None)
-        # differentiable path (create_graph=True): the same formula with Tensor ops on the saved input
-        from .reduce import softmax
-        p = softmax(x, 1)
-        onehot = np.zeros((n, c), x._data.dtype)
-        onehot[np.arange(n), ctx.target] = 1
-        gx = (p - _make(onehot)) * _make(ctx.w_n[:, None])
+        return (CrossEntropyGrad.apply(x, g, probs=ctx.probs, k=ctx.k), None, None)
+
+
+class CrossEntropyGrad(Op):
+    """dx = g_n [p a_n - (1-ε) w_n onehot(t_n) - ε/C valid_n weight]   (p = softmax(x) over the classes,
+    a_n = (1-ε) w_n + ε/C valid_n Σ weight, g_n = the loss gradient per row: g, g/denom or g_n itself).
+
+    Linear in g, so d/dg = Σ h dx/g_n (reduced like the loss); in x only through p, so d/dx is softmax's
+    backward applied to h g_n a_n."""
+    __slots__ = ("probs", "k")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, g, probs, k):
+        ctx.probs, ctx.k = probs, k
+        t, valid, w_n, weight, eps, reduction, denom = k
+        n, c = x.shape
+        gx = probs * _row_coef(k, c)[:, None]
         if eps:
-            w_sum = float(cw.sum()) if cw is not None else float(c)
-            cw_row = _make(cw[None, :]) if cw is not None else 1.0
-            valid = _make(ctx.valid[:, None].astype(x._data.dtype))
-            gx = (1 - eps) * gx + (eps / c) * (p * w_sum - cw_row) * valid
-        return (g_n * gx, None, None)
+            cw = weight if weight is not None else 1.0
+            gx -= (eps / c) * (valid[:, None] * cw)
+        gx[np.arange(n), t] -= (1 - eps) * w_n
+        gx = gx.astype(x.dtype, copy=False)
+        gx *= _per_row(g, reduction, denom, n)
+        return gx
+
+    @staticmethod
+    def backward(ctx, h):
+        from .reduce import Softmax, SoftmaxGrad, sum
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad
+        t, valid, w_n, weight, eps, reduction, denom = ctx.k
+        n, c = x.shape
+        dx = dg = None
+        if nx:
+            coef = _row_coef(ctx.k, c)[:, None].astype(ctx.probs.dtype)
+            dx = SoftmaxGrad.apply(Softmax.apply(x, dim=1), h * _per_row(g, reduction, denom, n) * coef, dim=1)
+        if ng:
+            per = sum(h * CrossEntropyGrad.apply(x, np.ones((), ctx.probs.dtype), probs=ctx.probs,
+                                                 k=(t, valid, w_n, weight, eps, "sum", 1.0)), 1)
+            dg = per if reduction == "none" else sum(per) * (1.0 / denom)
+        return dx, dg
+
+
+def _row_coef(k, c):
+    """a_n = (1-ε) w_n + ε/C valid_n Σ weight: the factor of p in row n of the cross-entropy gradient."""
+    t, valid, w_n, weight, eps, reduction, denom = k
+    a = (1 - eps) * w_n
+    if eps:
+        a = a + (eps / c) * (weight.sum() if weight is not None else c) * valid
+    return a
+
+
+def _per_row(g, reduction, denom, n):
+    """The loss gradient as a factor per row: g_n (reduction 'none'), g/denom ('mean') or g ('sum')."""
+    if reduction == "none":
+        return g.reshape(n, 1)
+    return g * (1.0 / denom) if reduction == "mean" else g
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
