@@ -30,7 +30,7 @@ __all__ = ["layer_norm", "batch_norm", "group_norm", "rms_norm"]
 
 class Normalize(Op):
     """y = (x - μ_A) / √(σ²_A + ε) · w + b   (w, b broadcast against x, or None)"""
-    __slots__ = ("axes", "eps", "xhat", "rstd", "fixed", "stats")
+    __slots__ = ("axes", "eps", "xhat", "rstd", "fixed", "stats", "product")
     save_inputs = True
 
     @staticmethod
@@ -47,6 +47,7 @@ class Normalize(Op):
         xhat *= rstd                                 # in place: xc is ours
         ctx.axes, ctx.eps, ctx.xhat, ctx.rstd, ctx.fixed = axes, eps, xhat, rstd, fixed
         ctx.stats = stats if fixed else None         # eval batch norm: constants; otherwise x's own statistics
+        ctx.product = None                           # (g, g x̂): dw's product, reused by dx for the same g
         if w is not None:
             y = xhat * w
             if b is not None:
@@ -61,8 +62,8 @@ class Normalize(Op):
     def backward(ctx, g):
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        gx = NormalizeGrad.apply(x, w, g, norm=ctx) if nx else None
         gw = NormalizeWeightGrad.apply(x, g, norm=ctx, shape=w.shape) if nw else None
+        gx = NormalizeGrad.apply(x, w, g, norm=ctx) if nx else None
         gb = sum_to(g, b.shape) if nb else None
         return gx, gw, gb
 
@@ -83,9 +84,11 @@ class NormalizeGrad(Op):
         axes, xhat, rstd = norm.axes, norm.xhat, norm.rstd
         if not g.flags.c_contiguous:
             g = np.ascontiguousarray(g)
+        product, norm.product = norm.product, None
         k = _trailing(g, axes)
         if k and not norm.fixed and (w is None or w.shape == g.shape[g.ndim - k:]):
-            return _rows_backward(g, xhat, rstd, w, k)
+            p = product[1] if product is not None and product[0] is g else g * xhat
+            return _rows_backward(g, xhat, rstd, w, k, p)
         gh = g * w if w is not None else g
         if norm.fixed:
             gx = gh * rstd
@@ -122,6 +125,7 @@ class NormalizeGrad(Op):
 class NormalizeWeightGrad(Op):
     """dw = Σ g x̂ (summed to w's shape);   d/dg = h x̂,   d/dx = Normalize's dx for the upstream g h"""
     __slots__ = ("norm",)
+    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod
@@ -131,6 +135,7 @@ class NormalizeWeightGrad(Op):
         if g.flags.c_contiguous and _trailing(g, norm.axes) and tuple(shape) == xhat.shape[xhat.ndim - len(shape):]:
             n = int(np.prod(shape))
             p = g * xhat
+            norm.product = (g, p)                    # dx (computed next, same g) needs this product too
             return (np.ones(p.size // max(n, 1), p.dtype) @ p.reshape(-1, n)).reshape(shape)
         return sum_to_array(g * xhat, shape)
 
@@ -155,22 +160,25 @@ def _standardize(x, norm):
     return xc * rstd, rstd
 
 
-def _rows_backward(gd, xhat, rstd, w, k):
+def _rows_backward(gd, xhat, rstd, w, k, p):
     """dx when the statistics are over the trailing k dims and w (if any) has exactly those dims
     (LayerNorm): x viewed as rows of length n, every reduction a BLAS matrix-vector product.
 
-        ĝ = g w,   m = (ĝ 1)/n,   m2 = (ĝ x̂)/n   (row means of ĝ and ĝ x̂),   dx = r (ĝ - m) - (r m2) x̂"""
+        P = g x̂ (given),   m = (g w)/n,   m2 = (P w)/n   (row means of ĝ and ĝ x̂),   dx = r (g w - m) - (r m2) x̂
+
+    P's buffer is reused (it is this call's, or dw's which is done with it)."""
     shape = gd.shape
     n = int(np.prod(shape[len(shape) - k:]))
-    g2, x2, r = gd.reshape(-1, n), xhat.reshape(-1, n), rstd.reshape(-1, 1)
+    g2, x2, r, p = gd.reshape(-1, n), xhat.reshape(-1, n), rstd.reshape(-1, 1), p.reshape(-1, n)
     dt = gd.dtype
-    gx = g2 * w.reshape(n).astype(dt, copy=False) if w is not None else g2.copy()
-    m = (gx @ np.full(n, 1.0 / n, dt))
-    m2 = np.einsum("ij,ij->i", gx, x2) * (1.0 / n)
+    wv = np.full(n, 1.0, dt) if w is None else w.reshape(n).astype(dt, copy=False)
+    m = (g2 @ wv) * (1.0 / n)
+    m2 = (p @ wv) * (1.0 / n)
+    gx = g2 * wv if w is not None else g2.copy()
     gx -= m[:, None]
     gx *= r
-    tmp = x2 * (m2[:, None] * r)
-    gx -= tmp
+    np.multiply(x2, m2[:, None] * r, out=p)
+    gx -= p
     return gx.reshape(shape)
 
 

@@ -4,6 +4,7 @@ A reduction's backward spreads the gradient back over the reduced dims: evenly (
 partial derivatives (prod, softmax), or onto the winning elements (max/min).
 """
 import builtins as _b
+import functools
 import math
 
 import numpy as np
@@ -246,6 +247,7 @@ def _last_axis_rows(x, dim):
 class LogSoftmax(Op):
     """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g   (LogSoftmaxGrad)"""
     __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -295,6 +297,7 @@ class LogSoftmaxGrad(Op):
 class Softmax(Op):
     """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)   (SoftmaxGrad)"""
     __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -316,6 +319,7 @@ class Softmax(Op):
 class SoftmaxGrad(Op):
     """dx = y (g - Σ g y)  (y = softmax(x));   d/dg: the same map applied to h,   d/dy: h (g - Σ g y) - g Σ h y"""
     __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod
@@ -355,6 +359,20 @@ class Cumsum(Op):
 
 
 # ---------------------------------------------------------------------- public functions
+def _either_carrier(fn):
+    """Let a public reduction take a raw NumPy array too (the carrier of a backward rule at first order,
+    see ``Op``) and give arrays back; Tensors go through unchanged. Results are computed by the same code."""
+    @functools.wraps(fn)
+    def reduction(x, *args, **kwargs):
+        if type(x) is not np.ndarray and not isinstance(x, np.generic):    # a NumPy scalar: a 0-d result
+            return fn(x, *args, **kwargs)
+        out = fn(_make(np.asarray(x)), *args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple([o._data for o in out])
+        return out._data
+    return reduction
+
+
 def _axes(dim, ndim, op):
     """``dim`` (None, int or tuple) -> sorted tuple of axes to reduce. As in PyTorch, None and an empty
     tuple mean every dim, and a 0-d tensor accepts dim 0 / -1 (it has no axis to reduce)."""
@@ -379,6 +397,7 @@ def _reduce_dtype(x):
     return x
 
 
+@_either_carrier
 def sum(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -386,6 +405,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     return Sum.apply(x, axes=_axes(dim, x._data.ndim, "sum"), keepdim=keepdim)
 
 
+@_either_carrier
 def mean(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -400,6 +420,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return out
 
 
+@_either_carrier
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """Σ (x - mean)² / (N - correction); ``unbiased=True`` (default) means correction=1."""
     if correction is None:
@@ -414,19 +435,23 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return sum(centred * centred, axes, keepdim=keepdim) * (1.0 / denom if denom else float("inf"))
 
 
+@_either_carrier
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     from .unary import sqrt
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
+@_either_carrier
 def var_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return var(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
 
 
+@_either_carrier
 def std_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return std(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
 
 
+@_either_carrier
 def prod(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -444,12 +469,14 @@ def _check_nonempty(x, axes, op):
                          f"Fix: check the size first, or reduce over a dim that is not empty")
 
 
+@_either_carrier
 def amax(x, dim=None, keepdim=False):
     axes = _axes(dim, x._data.ndim, "amax")
     _check_nonempty(x, axes, "amax")
     return Amax.apply(x, axes=axes, keepdim=keepdim, largest=True)
 
 
+@_either_carrier
 def amin(x, dim=None, keepdim=False):
     axes = _axes(dim, x._data.ndim, "amin")
     _check_nonempty(x, axes, "amin")
@@ -490,11 +517,13 @@ def _max_min(x, dim, keepdim, other, largest):
     return MinMaxResult((values, wrap(idx_keep if keepdim else idx)))
 
 
+@_either_carrier
 def max(x, dim=None, keepdim=False, other=None):
     """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along dim; ``max(a, b)``: elementwise."""
     return _max_min(x, dim, keepdim, other, True)
 
 
+@_either_carrier
 def min(x, dim=None, keepdim=False, other=None):
     return _max_min(x, dim, keepdim, other, False)
 
@@ -513,15 +542,18 @@ def _arg_extreme(x, dim, keepdim, largest):
     return wrap(find(x._data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
 
 
+@_either_carrier
 def argmax(x, dim=None, keepdim=False):
     """Index of the largest element (of the flattened tensor, or along ``dim``); the first one on ties."""
     return _arg_extreme(x, dim, keepdim, True)
 
 
+@_either_carrier
 def argmin(x, dim=None, keepdim=False):
     return _arg_extreme(x, dim, keepdim, False)
 
 
+@_either_carrier
 def gather(x, dim, index):
     d = norm_axis(dim, x._data.ndim, "gather")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
@@ -532,6 +564,7 @@ def gather(x, dim, index):
     return Gather.apply(x, index=idx, dim=d)
 
 
+@_either_carrier
 def take_along_dim(x, indices, dim=None):
     if dim is None:
         from .shape import reshape as _r
@@ -539,6 +572,7 @@ def take_along_dim(x, indices, dim=None):
     return gather(x, dim, indices)
 
 
+@_either_carrier
 def logsumexp(x, dim=None, keepdim=False):
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x (held constant: the identity holds for any m)."""
     from .unary import exp, log
@@ -553,6 +587,7 @@ def logsumexp(x, dim=None, keepdim=False):
     return out if keepdim else reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
+@_either_carrier
 def norm(x, p="fro", dim=None, keepdim=False):
     """The vector p-norm over ``dim`` (all dims by default): (Σ |x|^p)^(1/p); p = 2 / 'fro' (default), 1,
     inf (max |x|), -inf (min |x|), 0 (count of non-zeros) or any other real p.
@@ -593,6 +628,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     return reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
+@_either_carrier
 def softmax(x, dim=None, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -602,6 +638,7 @@ def softmax(x, dim=None, dtype=None):
     return Softmax.apply(x, dim=d)
 
 
+@_either_carrier
 def log_softmax(x, dim=None, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -617,6 +654,7 @@ def _softmax_dim(x, dim, op):
     return _one_dim(dim, x._data.ndim, op)
 
 
+@_either_carrier
 def cumsum(x, dim, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -627,16 +665,19 @@ def cumsum(x, dim, dtype=None):
     return Cumsum.apply(x, dim=d)
 
 
+@_either_carrier
 def all(x, dim=None, keepdim=False):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "all")
     return wrap(np.asarray(np.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_either_carrier
 def any(x, dim=None, keepdim=False):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "any")
     return wrap(np.asarray(np.any(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_either_carrier
 def count_nonzero(x, dim=None):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))
