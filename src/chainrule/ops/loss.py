@@ -19,7 +19,6 @@ of differentiable ops, so their second derivatives come for free.
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 from ._util import sigmoid_array
@@ -447,20 +446,45 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .arithmetic import clamp
         from .unary import log, log1p
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
+        gx = BinaryCrossEntropyGrad.apply(x, y, g, w=ctx.w) if nx else None
         gw = g * _make(ctx.w) if ctx.w is not None else g
-        if not STATE.grad_enabled:                   # raw-array fast path
-            xd, yd, gd = x._data, y._data, gw._data
-            gx = _make(gd * (xd - yd) / np.maximum(xd * (1 - xd), _BCE_EPS)) if nx else None
-            with np.errstate(divide="ignore"):
-                gy = _make(gd * (np.log1p(-xd) - np.log(xd))) if ny else None
-            return gx, gy
-        gx = gw * (x - y) / clamp(x * (1 - x), min=_BCE_EPS) if nx else None
         gy = gw * (log1p(-x) - log(x)) if ny else None
         return gx, gy
+
+
+class BinaryCrossEntropyGrad(Op):
+    """dx = w g (x - y) / D,  D = max(x (1 - x), ε)
+    d/dg = w h (x - y) / D,   d/dy = -w g h / D,   d/dx = w g h (1/D - (x - y) D' / D²),  D' = 1 - 2x where
+    x (1 - x) > ε (else 0: the clamp holds D constant)"""
+    __slots__ = ("w",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, g, w):
+        ctx.w = w
+        gd = g * w if w is not None else g
+        return gd * (x - y) / np.maximum(x * (1 - x), _BCE_EPS)
+
+    @staticmethod
+    def backward(ctx, h):
+        from .arithmetic import clamp, where
+        x, y, g = ctx.saved_tensors
+        nx, ny, ng = ctx.needs_input_grad
+        hw = h * _make(ctx.w) if ctx.w is not None else h
+        v = x * (1 - x)
+        d = clamp(v, min=_BCE_EPS)
+        dx = dy = dg = None
+        if nx:
+            d_prime = where(v > _BCE_EPS, 1 - 2 * x, 0.0)
+            dx = hw * g * (1 / d - (x - y) * d_prime / (d * d))
+        if ny:
+            dy = -(hw * g) / d
+        if ng:
+            dg = hw * (x - y) / d
+        return dx, dy, dg
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -499,38 +523,49 @@ class BinaryCrossEntropyWithLogits(Op):
 
     @staticmethod
     def backward(ctx, g):
+        from .unary import abs as _abs, exp, log1p, relu
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         w, pw = ctx.w, ctx.pw
-        if not STATE.grad_enabled:                   # raw-array fast path
-            xd, yd = x._data, y._data
-            gd = g._data * w if w is not None else g._data
-            gx = gy = None
-            if nx:
-                sig = sigmoid_array(xd)
-                gx = _make((gd * (sig - yd if pw is None else sig * (1 + (pw - 1) * yd) - pw * yd))
-                           .astype(xd.dtype, copy=False))
-            if ny:
-                if pw is None:
-                    gy = _make((-gd * xd).astype(xd.dtype, copy=False))
-                else:
-                    sp_neg = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0)
-                    gy = _make((gd * (pw * sp_neg - (sp_neg + xd))).astype(xd.dtype, copy=False))
-            return gx, gy
-        # differentiable path (create_graph=True)
-        from .unary import abs as _abs, exp, log1p, relu, sigmoid
-        gw = g * _make(w) if w is not None else g
-        gx = gy = None
-        if nx:
-            sig = sigmoid(x)
-            gx = gw * (sig - y) if pw is None else gw * (sig * (1 + _make(pw - 1) * y) - _make(pw) * y)
-        if ny:
+        gx = BinaryCrossEntropyWithLogitsGrad.apply(x, y, g, w=w, pw=pw) if nx else None
+        gy = None
+        if ny:                                       # targets that need a gradient are rare: composed ops
+            gw = g * _make(w) if w is not None else g
             if pw is None:
                 gy = -gw * x
             else:
                 sp_neg = log1p(exp(-_abs(x))) + relu(-x)
                 gy = gw * (_make(pw) * sp_neg - (sp_neg + x))
         return gx, gy
+
+
+class BinaryCrossEntropyWithLogitsGrad(Op):
+    """dx = w g (σ(x) l - pw y),  l = 1 + (pw - 1) y   (pw absent: dx = w g (σ(x) - y))
+    d/dg = w h (σ(x) l - pw y),   d/dx = w g h l σ(x) (1 - σ(x)),   d/dy = w g h (σ(x) (pw - 1) - pw)"""
+    __slots__ = ("w", "pw")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, g, w, pw):
+        ctx.w, ctx.pw = w, pw
+        gd = g * w if w is not None else g
+        sig = sigmoid_array(x)
+        gx = gd * (sig - y if pw is None else sig * (1 + (pw - 1) * y) - pw * y)
+        return gx.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, h):
+        from .unary import sigmoid
+        x, y, g = ctx.saved_tensors
+        nx, ny, ng = ctx.needs_input_grad
+        w, pw = ctx.w, ctx.pw
+        hw = h * _make(w) if w is not None else h
+        sig = sigmoid(x)
+        l_ = 1.0 if pw is None else 1 + _make(pw - 1) * y
+        dx = hw * g * l_ * sig * (1 - sig) if nx else None
+        dy = (hw * g * (sig * _make(pw - 1) - _make(pw)) if pw is not None else -(hw * g)) if ny else None
+        dg = hw * (sig * l_ - (_make(pw) * y if pw is not None else y)) if ng else None
+        return dx, dy, dg
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,
