@@ -498,3 +498,27 @@ def test_mha_errors():
         nn.MultiheadAttention(0, 2)
     with pytest.raises(cr.errors.DTypeError, match="bool and floating"):
         m(x, x, x, attn_mask=cr.zeros(5, 5, dtype=cr.int64))
+
+
+# ---------------------------------------------------------------------- the written-once rule (AttentionScoresGrad)
+@pytest.mark.parametrize("kind", ["plain", "causal", "float mask", "dropout"])
+def test_attention_first_order_equals_create_graph_and_gradgradcheck(kind):
+    rng = np.random.default_rng(5)
+
+    def T(*s):
+        return cr.tensor(rng.standard_normal(s), dtype=cr.float64, requires_grad=True)
+    args = (T(2, 3, 4), T(2, 5, 4), T(2, 5, 2))
+    if kind == "float mask":
+        args = args + (T(3, 5),)
+
+    def f(q, k, v, m=None):
+        if kind == "dropout":
+            cr.manual_seed(5)                        # the same dropout mask at every call
+            return F.scaled_dot_product_attention(q, k, v, dropout_p=0.3)
+        return F.scaled_dot_product_attention(q, k, v, attn_mask=m, is_causal=kind == "causal")
+    gy = cr.tensor(rng.standard_normal(tuple(f(*args).shape)), dtype=cr.float64)
+    first = cr.autograd.grad(f(*args), args, gy)
+    graph = cr.autograd.grad(f(*args), args, gy, create_graph=True)
+    for a, b in zip(first, graph):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12)
+    assert cr.autograd.gradgradcheck(f, args)

@@ -529,3 +529,44 @@ def test_losses_train_a_float32_model():
     assert loss.dtype == cr.float32
     loss.backward()
     assert all(p.grad is not None and p.grad.dtype == cr.float32 for p in model.parameters())
+
+
+# ---------------------------------------------------------------------- the written-once rule (CrossEntropyGrad)
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
+@pytest.mark.parametrize("smoothing", [0.0, 0.2])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_cross_entropy_first_order_equals_create_graph_and_gradgradcheck(reduction, smoothing, weighted):
+    rng = np.random.default_rng(4)
+    w = cr.tensor(rng.random(5) + 0.5, dtype=cr.float64) if weighted else None
+    x = cr.tensor(rng.standard_normal((6, 5)), dtype=cr.float64, requires_grad=True)
+    t = cr.tensor(np.array([0, 4, 2, -100, 1, 3]))
+
+    def f(a):
+        return F.cross_entropy(a, t, weight=w, reduction=reduction, label_smoothing=smoothing)
+    gy = cr.tensor(rng.standard_normal(tuple(f(x).shape)), dtype=cr.float64)
+    a, = cr.autograd.grad(f(x), x, gy)
+    b, = cr.autograd.grad(f(x), x, gy, create_graph=True)
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert cr.autograd.gradgradcheck(f, (x,))
+
+
+@pytest.mark.parametrize("logits", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_binary_cross_entropy_first_order_equals_create_graph_and_gradgradcheck(logits, weighted):
+    rng = np.random.default_rng(8)
+    w = cr.tensor(rng.random((3, 4)) + 0.5, dtype=cr.float64) if weighted else None
+    pw = cr.tensor(rng.random(4) + 0.5, dtype=cr.float64) if weighted and logits else None
+    x = cr.tensor(rng.standard_normal((3, 4)) if logits else rng.uniform(0.1, 0.9, (3, 4)), dtype=cr.float64,
+                  requires_grad=True)
+    y = cr.tensor(rng.random((3, 4)), dtype=cr.float64, requires_grad=True)
+
+    def f(a, b):
+        if logits:
+            return F.binary_cross_entropy_with_logits(a, b, weight=w, pos_weight=pw, reduction="none")
+        return F.binary_cross_entropy(a, b, weight=w, reduction="none")
+    gy = cr.tensor(rng.standard_normal((3, 4)), dtype=cr.float64)
+    first = cr.autograd.grad(f(x, y), (x, y), gy)
+    graph = cr.autograd.grad(f(x, y), (x, y), gy, create_graph=True)
+    for a, b in zip(first, graph):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert cr.autograd.gradgradcheck(f, (x, y))

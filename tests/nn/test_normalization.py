@@ -320,3 +320,31 @@ def test_batchnorm_float32_buffers_stay_float32():
     assert bn.running_mean.dtype == cr.float32 and bn.running_var.dtype == cr.float32
     assert bn.num_batches_tracked.dtype == cr.int64
     assert not bn.running_mean.requires_grad
+
+
+# ---------------------------------------------------------------------- the written-once rules (NormalizeGrad)
+def _norm_cases(rng):
+    def T(*s):
+        return cr.tensor(rng.standard_normal(s), dtype=cr.float64, requires_grad=True)
+    rm, rv = cr.tensor(rng.standard_normal(3)), cr.tensor(rng.random(3) + 0.5)
+    return [
+        ("layer_norm", lambda x, w, b: F.layer_norm(x, (5,), w, b), (T(3, 4, 5), T(5), T(5))),
+        ("layer_norm 2 dims, no affine", lambda x: F.layer_norm(x, (4, 5)), (T(3, 4, 5),)),
+        ("batch_norm train", lambda x, w, b: F.batch_norm(x, None, None, w, b, training=True),
+         (T(4, 3, 2, 2), T(3), T(3))),
+        ("batch_norm eval", lambda x, w, b: F.batch_norm(x, rm.double(), rv.double(), w, b, training=False),
+         (T(4, 3, 2, 2), T(3), T(3))),
+        ("group_norm", lambda x, w, b: F.group_norm(x, 2, w, b), (T(2, 4, 3), T(4), T(4))),
+    ]
+
+
+@pytest.mark.parametrize("case", range(5))
+def test_normalization_first_order_equals_create_graph_and_gradgradcheck(case):
+    rng = np.random.default_rng(case)
+    name, f, args = _norm_cases(rng)[case]
+    gy = cr.tensor(rng.standard_normal(tuple(f(*args).shape)), dtype=cr.float64)
+    first = cr.autograd.grad(f(*args), args, gy)
+    graph = cr.autograd.grad(f(*args), args, gy, create_graph=True)
+    for a, b in zip(first, graph):
+        np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-10, atol=1e-12, err_msg=name)
+    assert cr.autograd.gradgradcheck(f, args), name

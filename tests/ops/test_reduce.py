@@ -585,3 +585,39 @@ def test_empty_dim_tuple_reduces_everything_like_torch():
     # compare the value, and check the gradient with finite differences instead
     np.testing.assert_allclose(cr.tensor(a).var(()).numpy(), torch.tensor(a).var(()).numpy())
     check_gradcheck(lambda x: x.var(()), [a])
+
+
+# ---------------------------------------------------------------------- the written-once rules
+@pytest.mark.parametrize("name", ["softmax", "log_softmax"])
+@pytest.mark.parametrize("shape, dim", [((3, 5), 1), ((3, 5), 0), ((2, 3, 4), -1), ((2, 3, 4), 1), ((4,), 0), ((), 0)])
+def test_softmax_first_order_equals_create_graph_grads(name, shape, dim):
+    """loss.backward() runs the rule on arrays, create_graph=True on Tensors: the same numbers."""
+    rng = np.random.default_rng(0)
+    x = cr.tensor(rng.standard_normal(shape), dtype=cr.float64, requires_grad=True)
+    gy = cr.tensor(rng.standard_normal(shape), dtype=cr.float64)
+    f = getattr(cr.nn.functional, name)
+    a, = cr.autograd.grad(f(x, dim=dim), x, gy)
+    b, = cr.autograd.grad(f(x, dim=dim), x, gy, create_graph=True)
+    assert b.grad_fn is not None or not shape
+    np.testing.assert_allclose(a.numpy(), b.detach().numpy(), rtol=1e-12, atol=1e-14)
+    assert cr.autograd.gradgradcheck(lambda t: f(t, dim=dim), (x,))
+
+
+def test_softmax_of_a_fully_masked_row_is_nan_as_torch():
+    x = cr.tensor([[0.0, 1.0], [-INF, -INF]])
+    y = cr.softmax(x, dim=1).numpy()
+    assert np.all(np.isnan(y[1])) and np.allclose(y[0], np.exp([0, 1]) / np.exp([0, 1]).sum())
+
+
+@pytest.mark.parametrize("name, args", [("sum", (1,)), ("mean", ((0, 1),)), ("var", (0,)), ("std", ()),
+                                        ("amax", (1,)), ("logsumexp", (1,)), ("softmax", (1,)), ("prod", (1,)),
+                                        ("cumsum", (0,)), ("norm", ())])
+def test_reductions_take_raw_arrays_and_give_arrays(name, args):
+    """Backward rules run on NumPy arrays at first order, so the reductions they call must too."""
+    a = np.random.default_rng(1).standard_normal((3, 4))
+    f = getattr(cr.ops.reduce, name)
+    r = f(a, *args)
+    assert type(r) is np.ndarray
+    np.testing.assert_allclose(r, f(cr.tensor(a), *args).numpy(), rtol=1e-12)
+    values, indices = cr.ops.reduce.max(a, 1)
+    assert type(values) is np.ndarray and np.array_equal(indices, a.argmax(1))

@@ -24,73 +24,15 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
-from ._util import dropout_keep_mask, sum_to_array
+from ._util import dropout_keep_mask
 from .linalg import matmul
 from .linear import linear
+from .reduce import SoftmaxGrad, rowsum as _rowsum, softmax_rows as _softmax_rows, sum as reduce_sum
 from .shape import mT, sum_to
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
-
-
-# ------------------------------------------------------------------------------------- raw-array helpers
-def _rowsum(a):
-    """Σ over the last axis, keepdims. A GEMV with a ones vector: several times faster than NumPy's
-    ``sum(-1)`` when the rows are short (as attention rows are), and exact enough (BLAS accumulation)."""
-    if a.flags.c_contiguous and a.ndim >= 1 and a.size:
-        n = a.shape[-1]
-        return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
-    return a.sum(axis=-1, keepdims=True)
-
-
-# Scores below this bound can be exponentiated without the usual max-shift: exp(x) and a row's sum stay
-# finite, and a row whose sum is at least exp(-bound) has its largest terms in the normal range.
-_EXP_BOUND = {np.dtype(np.float32): 60.0, np.dtype(np.float64): 600.0}
-
-
-def _softmax_rows(s, safe):
-    """softmax(s) over the last axis (may reuse s). ``safe``: a row whose keys are all masked (-inf)
-    gives zeros (as PyTorch's scaled_dot_product_attention); otherwise it gives NaN (as PyTorch's
-    MultiheadAttention when it returns the weights).
-
-    The textbook form shifts each row by its max first. NumPy's max over short rows costs more than the
-    exp itself, so when the global max shows that nothing can overflow, the rows are exponentiated as
-    they are, and only rows whose sum comes out tiny (every score very negative, or every key masked)
-    take the shifted path. Same result up to rounding."""
-    bound = _EXP_BOUND.get(s.dtype)
-    if bound is not None and s.size and s.max() < bound:      # False for NaN / +inf: shifted path
-        e = np.exp(s)
-        z = _rowsum(e)
-        low = z[..., 0] < math.exp(-bound)
-        if low.any():
-            e[low] = _softmax_shifted_(s[low], safe)
-            z[low] = 1
-        e /= z
-        return e
-    return _softmax_shifted_(s, safe)
-
-
-def _softmax_shifted_(s, safe):
-    """s <- softmax(s) over the last axis, in place, each row shifted by its max first."""
-    m = s.max(axis=-1, keepdims=True)
-    dead = m == -np.inf
-    if not dead.any():
-        dead = None
-    elif safe:
-        m[dead] = 0
-    if dead is not None and not safe:
-        with np.errstate(invalid="ignore"):          # dead rows: -inf - -inf = NaN, as PyTorch
-            s -= m
-    else:
-        s -= m
-    np.exp(s, out=s)
-    z = _rowsum(s)
-    if dead is not None and safe:
-        z[dead] = 1                                  # all-zero row: 0 / 1 = 0
-    s /= z
-    return s
 
 
 # ------------------------------------------------------------------------------------------ the fused node
@@ -111,44 +53,62 @@ class AttentionWeights(Op):
             else:
                 s = s + mask
         s = _softmax_rows(s, safe)
-        ctx.scale, ctx.keep, ctx.safe = scale, keep, safe
-        if keep is None:
-            ctx.probs = None                         # P̂ is the output itself (kept version-checked)
-            return s
-        ctx.probs = s
-        return s * keep
+        ctx.scale, ctx.keep, ctx.safe, ctx.probs = scale, keep, safe, s     # probs: P̂, before dropout
+        return s if keep is None else s * keep
 
     @staticmethod
     def backward(ctx, g):
         q, k, m = ctx.saved_tensors
         nq, nk, nm = ctx.needs_input_grad
-        scale, keep = ctx.scale, ctx.keep
-        if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
-            p = ctx.output._data if keep is None else ctx.probs
-            gd = g._data if keep is None else g._data * keep
-            ds = gd * p                              # dS = P̂ ⊙ Ĝ - P̂ ⊙ Σ(P̂ ⊙ Ĝ)
-            ds -= p * _rowsum(ds)
-            gq = gk = gm = None
-            if nq:
-                a = np.matmul(ds, k._data)
-                a *= scale
-                gq = _make(sum_to_array(a, q._data.shape))
-            if nk:
-                a = np.matmul(np.swapaxes(ds, -1, -2), q._data)
-                a *= scale
-                gk = _make(sum_to_array(a, k._data.shape))
-            if nm:
-                gm = _make(sum_to_array(ds, m._data.shape))
-            return gq, gk, gm
-        # differentiable path (create_graph=True): the same formula with Tensor ops; P̂ is recomputed as
-        # a recorded node so that second derivatives see how it depends on Q, K and M
-        p = AttentionWeights.apply(q, k, m, scale=scale, keep=None, safe=ctx.safe)
-        gd = g * _make(keep) if keep is not None else g
-        ds = p * (gd - (gd * p).sum(-1, keepdim=True))
-        gq = sum_to(matmul(ds, k) * scale, q._data.shape) if nq else None
-        gk = sum_to(matmul(mT(ds), q) * scale, k._data.shape) if nk else None
-        gm = sum_to(ds, m._data.shape) if nm else None
+        if ctx.keep is None:
+            ctx.output                               # P̂ is the output: check it was not changed in place
+        ds = AttentionScoresGrad.apply(q, k, m, g, weights=ctx)
+        scale = ctx.scale
+        gq = sum_to(matmul(ds, k) * scale, q.shape) if nq else None
+        gk = sum_to(matmul(mT(ds), q) * scale, k.shape) if nk else None
+        gm = sum_to(ds, m.shape) if nm else None
         return gq, gk, gm
+
+
+class AttentionScoresGrad(Op):
+    """dL/dS = P̂ ⊙ (Ĝ - Σ_keys Ĝ ⊙ P̂),  Ĝ = G ⊙ keep: the gradient at the scores S = scale · Q Kᵀ + M.
+
+    Its forward reuses the P̂ that the forward pass kept; its backward (second order) recomputes P̂ as a
+    recorded node. With J = diag(P̂) - P̂P̂ᵀ (symmetric) and an upstream H:
+        d/dG = keep ⊙ J H,   d/dP̂ = H ⊙ (Ĝ - Σ Ĝ P̂) - Ĝ Σ H P̂,  pushed through softmax and the matmul."""
+    __slots__ = ("weights",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, q, k, m, g, weights):
+        ctx.weights = weights
+        p, keep = weights.probs, weights.keep
+        gd = g * keep if keep is not None else g
+        ds = gd * p
+        ds -= p * _rowsum(ds)
+        return ds
+
+    @staticmethod
+    def backward(ctx, h):
+        q, k, m, g = ctx.saved_tensors
+        nq, nk, nm, ng = ctx.needs_input_grad
+        w = ctx.weights
+        keep, scale = w.keep, w.scale
+        p = AttentionWeights.apply(q, k, m, scale=scale, keep=None, safe=w.safe)
+        gd = g * keep if keep is not None else g
+        dg = None
+        if ng:
+            dg = SoftmaxGrad.apply(p, h, dim=-1)
+            if keep is not None:
+                dg = dg * keep
+        gq = gk = gm = None
+        if nq or nk or nm:
+            dp = h * (gd - reduce_sum(gd * p, -1, keepdim=True)) - gd * reduce_sum(h * p, -1, keepdim=True)
+            ds = SoftmaxGrad.apply(p, dp, dim=-1)
+            gq = sum_to(matmul(ds, k) * scale, q.shape) if nq else None
+            gk = sum_to(matmul(mT(ds), q) * scale, k.shape) if nk else None
+            gm = sum_to(ds, m.shape) if nm else None
+        return gq, gk, gm, dg
 
 
 def _attention_weights(q, k, mask, scale, dropout_p, safe):

@@ -19,86 +19,118 @@ of differentiable ops, so their second derivatives come for free.
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 from ._util import sigmoid_array
+from .reduce import rowsum
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
            "margin_ranking_loss"]
 
 
-def _log_softmax_rows(x):
-    shifted = x - x.max(axis=1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=1, keepdims=True))
-
-
 class CrossEntropy(Op):
-    """loss = reduce_n( w_n [(1-ε) (-log p_{n,t_n}) + ε/C Σ_c weight_c (-log p_{n,c})] )"""
-    __slots__ = ("target", "valid", "w_n", "weight", "eps", "reduction", "denom", "probs")
+    """loss = reduce_n( w_n [(1-ε) (-log p_{n,t_n}) + ε/C Σ_c weight_c (-log p_{n,c})] )
+
+    Forward in three passes over the logits (shift by the row max, exp, scale to p) with row sums as
+    GEMVs; log p is never materialised: -log p_{n,t} = log z_n - s_{n,t} (s the shifted logits, z the row
+    sums of e^s) and Σ_c weight_c log p_{n,c} = s_n·weight - log z_n Σ weight."""
+    __slots__ = ("probs", "k")
+    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod
     def forward(ctx, x, target, weight, ignore_index, reduction, label_smoothing):
         n, c = x.shape
-        logp = _log_softmax_rows(x)
+        s = x - x.max(axis=1, keepdims=True)         # shifted logits: exp never overflows
+        p = np.exp(s)
+        z = rowsum(p)                                # (n, 1)
+        p /= z
+        log_z = np.log(z[:, 0])
         valid = target != ignore_index
         t = np.where(valid, target, 0)
         w_n = (weight[t] if weight is not None else np.ones(n, x.dtype)) * valid
-        nll = -logp[np.arange(n), t] * w_n
+        rows = np.arange(n)
+        nll = (log_z - s[rows, t]) * w_n
         eps = label_smoothing
         if eps:
             cw = weight if weight is not None else np.ones(c, x.dtype)
-            smooth = -(logp * cw).sum(axis=1) * valid
+            smooth = (log_z * cw.sum() - s @ cw) * valid
             per = (1 - eps) * nll + (eps / c) * smooth
         else:
             per = nll
-        ctx.target, ctx.valid, ctx.w_n, ctx.weight, ctx.eps, ctx.reduction = t, valid, w_n, weight, eps, reduction
-        ctx.probs = np.exp(logp)                     # kept for the raw-array backward
         if reduction == "none":
-            return per.astype(x.dtype, copy=False)
-        total = per.sum()
-        if reduction == "sum":
-            ctx.denom = 1.0
-            return np.asarray(total, dtype=x.dtype)
-        ctx.denom = w_n.sum()
-        return np.asarray(total / ctx.denom, dtype=x.dtype)
+            denom = None
+            out = per.astype(x.dtype, copy=False)
+        else:
+            denom = w_n.sum() if reduction == "mean" else 1.0
+            out = np.asarray(per.sum() / denom, dtype=x.dtype)
+        ctx.probs = p                                # kept for the backward kernel
+        ctx.k = (t, valid, w_n, weight, eps, reduction, denom)
+        return out
 
     @staticmethod
     def backward(ctx, g):
         x = ctx.saved_tensors[0]
-        n, c = x._data.shape
-        if ctx.reduction == "none":
-            g_n = g.reshape(n, 1)
-        else:
-            g_n = g / ctx.denom if ctx.reduction == "mean" else g
-        eps = ctx.eps
-        cw = ctx.weight if ctx.weight is not None else None
-        if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
-            p = ctx.probs
-            gx = p * ctx.w_n[:, None]
-            gx[np.arange(n), ctx.target] -= ctx.w_n
-            if eps:
-                w_sum = cw.sum() if cw is not None else c
-                cw_row = cw[None, :] if cw is not None else 1.0
-                valid = ctx.valid
-                gx = (1 - eps) * gx + (eps / c) * (p * w_sum - cw_row) * valid[:, None]
-            gx = gx.astype(x._data.dtype, copy=False)
-            gx *= g_n._data                          # in place: gx is this call's own array
-            return (_make(gx), None, None)
-        # differentiable path (create_graph=True): the same formula with Tensor ops on the saved input
-        from .reduce import softmax
-        p = softmax(x, 1)
-        onehot = np.zeros((n, c), x._data.dtype)
-        onehot[np.arange(n), ctx.target] = 1
-        gx = (p - _make(onehot)) * _make(ctx.w_n[:, None])
+        return (CrossEntropyGrad.apply(x, g, probs=ctx.probs, k=ctx.k), None, None)
+
+
+class CrossEntropyGrad(Op):
+    """dx = g_n [p a_n - (1-ε) w_n onehot(t_n) - ε/C valid_n weight]   (p = softmax(x) over the classes,
+    a_n = (1-ε) w_n + ε/C valid_n Σ weight, g_n = the loss gradient per row: g, g/denom or g_n itself).
+
+    Linear in g, so d/dg = Σ h dx/g_n (reduced like the loss); in x only through p, so d/dx is softmax's
+    backward applied to h g_n a_n."""
+    __slots__ = ("probs", "k")
+    tensor_backward = False                      # rule written for both carriers
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, g, probs, k):
+        ctx.probs, ctx.k = probs, k
+        t, valid, w_n, weight, eps, reduction, denom = k
+        n, c = x.shape
+        gx = probs * _row_coef(k, c)[:, None]
         if eps:
-            w_sum = float(cw.sum()) if cw is not None else float(c)
-            cw_row = _make(cw[None, :]) if cw is not None else 1.0
-            valid = _make(ctx.valid[:, None].astype(x._data.dtype))
-            gx = (1 - eps) * gx + (eps / c) * (p * w_sum - cw_row) * valid
-        return (g_n * gx, None, None)
+            cw = weight if weight is not None else 1.0
+            gx -= (eps / c) * (valid[:, None] * cw)
+        gx[np.arange(n), t] -= (1 - eps) * w_n
+        gx = gx.astype(x.dtype, copy=False)
+        gx *= _per_row(g, reduction, denom, n)
+        return gx
+
+    @staticmethod
+    def backward(ctx, h):
+        from .reduce import Softmax, SoftmaxGrad, sum
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad
+        t, valid, w_n, weight, eps, reduction, denom = ctx.k
+        n, c = x.shape
+        dx = dg = None
+        if nx:
+            coef = _row_coef(ctx.k, c)[:, None].astype(ctx.probs.dtype)
+            dx = SoftmaxGrad.apply(Softmax.apply(x, dim=1), h * _per_row(g, reduction, denom, n) * coef, dim=1)
+        if ng:
+            per = sum(h * CrossEntropyGrad.apply(x, np.ones((), ctx.probs.dtype), probs=ctx.probs,
+                                                 k=(t, valid, w_n, weight, eps, "sum", 1.0)), 1)
+            dg = per if reduction == "none" else sum(per) * (1.0 / denom)
+        return dx, dg
+
+
+def _row_coef(k, c):
+    """a_n = (1-ε) w_n + ε/C valid_n Σ weight: the factor of p in row n of the cross-entropy gradient."""
+    t, valid, w_n, weight, eps, reduction, denom = k
+    a = (1 - eps) * w_n
+    if eps:
+        a = a + (eps / c) * (weight.sum() if weight is not None else c) * valid
+    return a
+
+
+def _per_row(g, reduction, denom, n):
+    """The loss gradient as a factor per row: g_n (reduction 'none'), g/denom ('mean') or g ('sum')."""
+    if reduction == "none":
+        return g.reshape(n, 1)
+    return g * (1.0 / denom) if reduction == "mean" else g
 
 
 def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None,
@@ -414,20 +446,45 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .arithmetic import clamp
         from .unary import log, log1p
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
+        gx = BinaryCrossEntropyGrad.apply(x, y, g, w=ctx.w) if nx else None
         gw = g * _make(ctx.w) if ctx.w is not None else g
-        if not STATE.grad_enabled:                   # raw-array fast path
-            xd, yd, gd = x._data, y._data, gw._data
-            gx = _make(gd * (xd - yd) / np.maximum(xd * (1 - xd), _BCE_EPS)) if nx else None
-            with np.errstate(divide="ignore"):
-                gy = _make(gd * (np.log1p(-xd) - np.log(xd))) if ny else None
-            return gx, gy
-        gx = gw * (x - y) / clamp(x * (1 - x), min=_BCE_EPS) if nx else None
         gy = gw * (log1p(-x) - log(x)) if ny else None
         return gx, gy
+
+
+class BinaryCrossEntropyGrad(Op):
+    """dx = w g (x - y) / D,  D = max(x (1 - x), ε)
+    d/dg = w h (x - y) / D,   d/dy = -w g h / D,   d/dx = w g h (1/D - (x - y) D' / D²),  D' = 1 - 2x where
+    x (1 - x) > ε (else 0: the clamp holds D constant)"""
+    __slots__ = ("w",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, g, w):
+        ctx.w = w
+        gd = g * w if w is not None else g
+        return gd * (x - y) / np.maximum(x * (1 - x), _BCE_EPS)
+
+    @staticmethod
+    def backward(ctx, h):
+        from .arithmetic import clamp, where
+        x, y, g = ctx.saved_tensors
+        nx, ny, ng = ctx.needs_input_grad
+        hw = h * _make(ctx.w) if ctx.w is not None else h
+        v = x * (1 - x)
+        d = clamp(v, min=_BCE_EPS)
+        dx = dy = dg = None
+        if nx:
+            d_prime = where(v > _BCE_EPS, 1 - 2 * x, 0.0)
+            dx = hw * g * (1 / d - (x - y) * d_prime / (d * d))
+        if ny:
+            dy = -(hw * g) / d
+        if ng:
+            dg = hw * (x - y) / d
+        return dx, dy, dg
 
 
 def binary_cross_entropy(input, target, weight=None, size_average=None, reduce=None, reduction="mean"):
@@ -466,38 +523,49 @@ class BinaryCrossEntropyWithLogits(Op):
 
     @staticmethod
     def backward(ctx, g):
+        from .unary import abs as _abs, exp, log1p, relu
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         w, pw = ctx.w, ctx.pw
-        if not STATE.grad_enabled:                   # raw-array fast path
-            xd, yd = x._data, y._data
-            gd = g._data * w if w is not None else g._data
-            gx = gy = None
-            if nx:
-                sig = sigmoid_array(xd)
-                gx = _make((gd * (sig - yd if pw is None else sig * (1 + (pw - 1) * yd) - pw * yd))
-                           .astype(xd.dtype, copy=False))
-            if ny:
-                if pw is None:
-                    gy = _make((-gd * xd).astype(xd.dtype, copy=False))
-                else:
-                    sp_neg = np.log1p(np.exp(-np.abs(xd))) + np.maximum(-xd, 0)
-                    gy = _make((gd * (pw * sp_neg - (sp_neg + xd))).astype(xd.dtype, copy=False))
-            return gx, gy
-        # differentiable path (create_graph=True)
-        from .unary import abs as _abs, exp, log1p, relu, sigmoid
-        gw = g * _make(w) if w is not None else g
-        gx = gy = None
-        if nx:
-            sig = sigmoid(x)
-            gx = gw * (sig - y) if pw is None else gw * (sig * (1 + _make(pw - 1) * y) - _make(pw) * y)
-        if ny:
+        gx = BinaryCrossEntropyWithLogitsGrad.apply(x, y, g, w=w, pw=pw) if nx else None
+        gy = None
+        if ny:                                       # targets that need a gradient are rare: composed ops
+            gw = g * _make(w) if w is not None else g
             if pw is None:
                 gy = -gw * x
             else:
                 sp_neg = log1p(exp(-_abs(x))) + relu(-x)
                 gy = gw * (_make(pw) * sp_neg - (sp_neg + x))
         return gx, gy
+
+
+class BinaryCrossEntropyWithLogitsGrad(Op):
+    """dx = w g (σ(x) l - pw y),  l = 1 + (pw - 1) y   (pw absent: dx = w g (σ(x) - y))
+    d/dg = w h (σ(x) l - pw y),   d/dx = w g h l σ(x) (1 - σ(x)),   d/dy = w g h (σ(x) (pw - 1) - pw)"""
+    __slots__ = ("w", "pw")
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, y, g, w, pw):
+        ctx.w, ctx.pw = w, pw
+        gd = g * w if w is not None else g
+        sig = sigmoid_array(x)
+        gx = gd * (sig - y if pw is None else sig * (1 + (pw - 1) * y) - pw * y)
+        return gx.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, h):
+        from .unary import sigmoid
+        x, y, g = ctx.saved_tensors
+        nx, ny, ng = ctx.needs_input_grad
+        w, pw = ctx.w, ctx.pw
+        hw = h * _make(w) if w is not None else h
+        sig = sigmoid(x)
+        l_ = 1.0 if pw is None else 1 + _make(pw - 1) * y
+        dx = hw * g * l_ * sig * (1 - sig) if nx else None
+        dy = (hw * g * (sig * _make(pw - 1) - _make(pw)) if pw is not None else -(hw * g)) if ny else None
+        dg = hw * (sig * l_ - (_make(pw) * y if pw is not None else y)) if ng else None
+        return dx, dy, dg
 
 
 def binary_cross_entropy_with_logits(input, target, weight=None, size_average=None, reduce=None,

@@ -18,10 +18,11 @@ BatchNorm in eval mode normalises with the running statistics: those are constan
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE, no_grad
+from ..autograd.grad_mode import no_grad
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from ._util import sum_to_array
+from .reduce import mean
 from .shape import sum_to
 
 __all__ = ["layer_norm", "batch_norm", "group_norm", "rms_norm"]
@@ -29,7 +30,7 @@ __all__ = ["layer_norm", "batch_norm", "group_norm", "rms_norm"]
 
 class Normalize(Op):
     """y = (x - μ_A) / √(σ²_A + ε) · w + b   (w, b broadcast against x, or None)"""
-    __slots__ = ("axes", "eps", "xhat", "rstd", "fixed", "mean")
+    __slots__ = ("axes", "eps", "xhat", "rstd", "fixed", "stats", "product")
     save_inputs = True
 
     @staticmethod
@@ -44,7 +45,9 @@ class Normalize(Op):
         rstd = 1.0 / np.sqrt(var + eps)
         xhat = xc
         xhat *= rstd                                 # in place: xc is ours
-        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd, ctx.fixed, ctx.mean = axes, eps, xhat, rstd, fixed, mu
+        ctx.axes, ctx.eps, ctx.xhat, ctx.rstd, ctx.fixed = axes, eps, xhat, rstd, fixed
+        ctx.stats = stats if fixed else None         # eval batch norm: constants; otherwise x's own statistics
+        ctx.product = None                           # (g, g x̂): dw's product, reused by dx for the same g
         if w is not None:
             y = xhat * w
             if b is not None:
@@ -59,80 +62,124 @@ class Normalize(Op):
     def backward(ctx, g):
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        axes = ctx.axes
-        if not STATE.grad_enabled:                   # raw-array fast path: no graph being recorded
-            gd, xhat, rstd = g._data, ctx.xhat, ctx.rstd
-            if not gd.flags.c_contiguous:
-                gd = np.ascontiguousarray(gd)
-            k = _trailing(gd, axes)
-            if k and not ctx.fixed and all(p is None or p._data.shape == gd.shape[gd.ndim - k:] for p in (w, b)):
-                return _rows_backward(gd, xhat, rstd, None if w is None else w._data, k, nx, nw, nb)
-            gx = gw = gb = None
-            if nx:
-                gh = gd * w._data if w is not None else gd
-                if ctx.fixed:
-                    gx = gh * rstd
-                else:
-                    gx = gh - _mean(gh, axes)
-                    gx -= xhat * _mean_of_product(gh, xhat, axes)
-                    gx *= rstd
-                gx = _make(gx.astype(x._data.dtype, copy=False))
-            if nw:
-                gw = _make(_weight_grad(gd, xhat, w._data.shape))
-            if nb:
-                gb = _make(sum_to_array(gd, b._data.shape))
-            return gx, gw, gb
-        # differentiable path (create_graph=True): the same formulas with Tensor ops, statistics recomputed
-        # from the saved input so that second derivatives see how they depend on x
-        if ctx.fixed:
-            rstd = _make(ctx.rstd)
-            xhat = (x - _make(ctx.mean)) * rstd
-        else:
-            mu = x.mean(axes, keepdim=True)
-            xc = x - mu
-            rstd = 1.0 / ((xc * xc).mean(axes, keepdim=True) + ctx.eps).sqrt()
-            xhat = xc * rstd
-        gx = gw = gb = None
-        if nx:
-            gh = g * w if w is not None else g
-            if ctx.fixed:
-                gx = gh * rstd
-            else:
-                gx = rstd * (gh - gh.mean(axes, keepdim=True) - xhat * (gh * xhat).mean(axes, keepdim=True))
-        if nw:
-            gw = sum_to(g * xhat, w._data.shape)
-        if nb:
-            gb = sum_to(g, b._data.shape)
+        gw = NormalizeWeightGrad.apply(x, g, norm=ctx, shape=w.shape) if nw else None
+        gx = NormalizeGrad.apply(x, w, g, norm=ctx) if nx else None
+        gb = sum_to(g, b.shape) if nb else None
         return gx, gw, gb
 
 
-def _rows_backward(gd, xhat, rstd, w, k, nx, nw, nb):
-    """The raw backward when the statistics are over the trailing k dims and w, b (if any) have exactly
-    those dims (LayerNorm): x viewed as rows of length n, every reduction a BLAS matrix-vector product.
+class NormalizeGrad(Op):
+    """dx = r (ĝ - mean_A ĝ - x̂ mean_A(ĝ x̂)),  ĝ = g w   (eval batch norm, statistics fixed: dx = r ĝ)
 
-        P = g x̂,   dw = 1ᵀP,   db = 1ᵀg,   m = (g w)/n,   m2 = (P w)/n   (row means of ĝ and ĝ x̂)
-        dx = r (g w - m) - (r m2) x̂"""
+    dx = B ĝ with B = r (I - 11ᵀ/N - x̂x̂ᵀ/N) symmetric, so for an upstream h (Bh = B applied to h):
+        d/dg = w Bh,   d/dw = Σ g Bh,   d/dx = -r (x̂ mean_A(h dx) + mean_A(h x̂) dx + mean_A(ĝ x̂) Bh)
+    (the last from dr/dx = -r² x̂ / N and dx̂/dx = r (I - 11ᵀ/N - x̂x̂ᵀ/N); fixed statistics: d/dx = 0)."""
+    __slots__ = ("norm",)
+    save_inputs = True
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x, w, g, norm):
+        ctx.norm = norm
+        axes, xhat, rstd = norm.axes, norm.xhat, norm.rstd
+        if not g.flags.c_contiguous:
+            g = np.ascontiguousarray(g)
+        product, norm.product = norm.product, None
+        k = _trailing(g, axes)
+        if k and not norm.fixed and (w is None or w.shape == g.shape[g.ndim - k:]):
+            p = product[1] if product is not None and product[0] is g else g * xhat
+            return _rows_backward(g, xhat, rstd, w, k, p)
+        gh = g * w if w is not None else g
+        if norm.fixed:
+            gx = gh * rstd
+        else:
+            gx = gh - _mean(gh, axes)
+            gx -= xhat * _mean_of_product(gh, xhat, axes)
+            gx *= rstd
+        return gx.astype(x.dtype, copy=False)
+
+    @staticmethod
+    def backward(ctx, h):
+        x, w, g = ctx.saved_tensors
+        nx, nw, ng = ctx.needs_input_grad
+        norm = ctx.norm
+        axes = norm.axes
+        xhat, rstd = _standardize(x, norm)
+        if norm.fixed:
+            bh = h * rstd
+        else:
+            bh = rstd * (h - mean(h, axes, keepdim=True) - xhat * mean(h * xhat, axes, keepdim=True))
+        dx = dw = dg = None
+        if nx and not norm.fixed:
+            gh = g * w if w is not None else g
+            gx = ctx.output
+            dx = -rstd * (xhat * mean(h * gx, axes, keepdim=True) + mean(h * xhat, axes, keepdim=True) * gx
+                          + mean(gh * xhat, axes, keepdim=True) * bh)
+        if nw:
+            dw = sum_to(g * bh, w.shape)
+        if ng:
+            dg = bh * w if w is not None else bh
+        return dx, dw, dg
+
+
+class NormalizeWeightGrad(Op):
+    """dw = Σ g x̂ (summed to w's shape);   d/dg = h x̂,   d/dx = Normalize's dx for the upstream g h"""
+    __slots__ = ("norm",)
+    tensor_backward = False                      # rule written for both carriers
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x, g, norm, shape):
+        ctx.norm = norm
+        xhat = norm.xhat
+        if g.flags.c_contiguous and _trailing(g, norm.axes) and tuple(shape) == xhat.shape[xhat.ndim - len(shape):]:
+            n = int(np.prod(shape))
+            p = g * xhat
+            norm.product = (g, p)                    # dx (computed next, same g) needs this product too
+            return (np.ones(p.size // max(n, 1), p.dtype) @ p.reshape(-1, n)).reshape(shape)
+        return sum_to_array(g * xhat, shape)
+
+    @staticmethod
+    def backward(ctx, h):
+        x, g = ctx.saved_tensors
+        nx, ng = ctx.needs_input_grad
+        norm = ctx.norm
+        dx = NormalizeGrad.apply(x, None, g * h, norm=norm) if nx else None
+        dg = h * _standardize(x, norm)[0] if ng else None
+        return dx, dg
+
+
+def _standardize(x, norm):
+    """(x̂, r) as functions of x with differentiable ops (fixed statistics: constants)."""
+    if norm.fixed:
+        mu, var = norm.stats
+        rstd = 1.0 / np.sqrt(var + norm.eps)
+        return (x - mu) * rstd, rstd
+    xc = x - mean(x, norm.axes, keepdim=True)
+    rstd = (mean(xc * xc, norm.axes, keepdim=True) + norm.eps) ** -0.5
+    return xc * rstd, rstd
+
+
+def _rows_backward(gd, xhat, rstd, w, k, p):
+    """dx when the statistics are over the trailing k dims and w (if any) has exactly those dims
+    (LayerNorm): x viewed as rows of length n, every reduction a BLAS matrix-vector product.
+
+        P = g x̂ (given),   m = (g w)/n,   m2 = (P w)/n   (row means of ĝ and ĝ x̂),   dx = r (g w - m) - (r m2) x̂
+
+    P's buffer is reused (it is this call's, or dw's which is done with it)."""
     shape = gd.shape
     n = int(np.prod(shape[len(shape) - k:]))
-    g2, x2, r = gd.reshape(-1, n), xhat.reshape(-1, n), rstd.reshape(-1, 1)
+    g2, x2, r, p = gd.reshape(-1, n), xhat.reshape(-1, n), rstd.reshape(-1, 1), p.reshape(-1, n)
     dt = gd.dtype
-    gx = gw = gb = None
-    p = g2 * x2 if (nx or nw) else None
-    if nw:
-        gw = _make((np.ones(g2.shape[0], dt) @ p).reshape(w.shape))
-    if nb:
-        gb = _make((np.ones(g2.shape[0], dt) @ g2).reshape(shape[len(shape) - k:]))
-    if nx:
-        wv = np.full(n, 1.0, dt) if w is None else w.reshape(n).astype(dt, copy=False)
-        m = (g2 @ wv) * (1.0 / n)
-        m2 = (p @ wv) * (1.0 / n)
-        gx = g2 * wv if w is not None else g2.copy()
-        gx -= m[:, None]
-        gx *= r
-        np.multiply(x2, m2[:, None] * r, out=p)     # reuse the product's buffer
-        gx -= p
-        gx = _make(gx.reshape(shape))
-    return gx, gw, gb
+    wv = np.full(n, 1.0, dt) if w is None else w.reshape(n).astype(dt, copy=False)
+    m = (g2 @ wv) * (1.0 / n)
+    m2 = (p @ wv) * (1.0 / n)
+    gx = g2 * wv if w is not None else g2.copy()
+    gx -= m[:, None]
+    gx *= r
+    np.multiply(x2, m2[:, None] * r, out=p)
+    gx -= p
+    return gx.reshape(shape)
 
 
 def _trailing(a, axes):
@@ -162,11 +209,6 @@ def _mean_of_product(a, b, axes):
         m = np.einsum("ij,ij->i", a.reshape(-1, n), b.reshape(-1, n)) * (1.0 / max(n, 1))
         return m.astype(a.dtype, copy=False).reshape(a.shape[:a.ndim - k] + (1,) * k)
     return np.mean(a * b, axis=axes, keepdims=True)
-
-
-def _weight_grad(g, xhat, shape):
-    """Σ g x̂ summed down to the weight's ``shape``."""
-    return sum_to_array(g * xhat, shape)
 
 
 def _float_input(x, op):

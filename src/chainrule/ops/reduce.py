@@ -4,6 +4,8 @@ A reduction's backward spreads the gradient back over the reduced dims: evenly (
 partial derivatives (prod, softmax), or onto the winning elements (max/min).
 """
 import builtins as _b
+import functools
+import math
 
 import numpy as np
 
@@ -174,9 +176,78 @@ class ScatterAdd(Op):
         return (Gather.apply(gg, index=ctx.index, dim=ctx.dim),)
 
 
+# ---------------------------------------------------------------------- softmax kernels (raw arrays)
+def rowsum(a):
+    """Σ over the last axis, keepdims. A GEMV with a ones vector: several times faster than NumPy's
+    ``sum(-1)`` when the rows are short (softmax / attention rows), and exact enough (BLAS accumulation)."""
+    if a.flags.c_contiguous and a.ndim >= 1 and a.size and a.dtype.kind == "f":
+        n = a.shape[-1]
+        return (a.reshape(-1, n) @ np.ones(n, a.dtype)).reshape(a.shape[:-1] + (1,))
+    return a.sum(axis=-1, keepdims=True)
+
+
+def _sum_keep(a, dim):
+    """Σ over ``dim`` with keepdims, on a raw array (the GEMV when ``dim`` is the last axis)."""
+    return rowsum(a) if dim == a.ndim - 1 else a.sum(axis=dim, keepdims=True)
+
+
+# Scores below this bound can be exponentiated without the usual max-shift: exp(x) and a row's sum stay
+# finite, and a row whose sum is at least exp(-bound) has its largest terms in the normal range.
+_EXP_BOUND = {np.dtype(np.float32): 60.0, np.dtype(np.float64): 600.0}
+
+
+def softmax_rows(s, safe, own=True):
+    """softmax(s) over the last axis (reuses s when ``own``). ``safe``: a row whose keys are all masked
+    (-inf) gives zeros (as PyTorch's scaled_dot_product_attention); otherwise it gives NaN (as
+    ``torch.softmax``).
+
+    The textbook form shifts each row by its max first. NumPy's max over short rows costs more than the
+    exp itself, so when the global max shows that nothing can overflow, the rows are exponentiated as
+    they are, and only rows whose sum comes out tiny (every score very negative, or every key masked)
+    take the shifted path. Same result up to rounding."""
+    bound = _EXP_BOUND.get(s.dtype)
+    if bound is not None and s.size and s.max() < bound:      # False for NaN / +inf: shifted path
+        e = np.exp(s)
+        z = rowsum(e)
+        low = z[..., 0] < math.exp(-bound)
+        if low.any():
+            e[low] = _softmax_shifted_(s[low], safe)
+            z[low] = 1
+        e /= z
+        return e
+    return _softmax_shifted_(s if own else s.copy(), safe)
+
+
+def _softmax_shifted_(s, safe):
+    """s <- softmax(s) over the last axis, in place, each row shifted by its max first."""
+    m = s.max(axis=-1, keepdims=True)
+    dead = m == -np.inf
+    if not dead.any():
+        dead = None
+    elif safe:
+        m[dead] = 0
+    if dead is not None and not safe:
+        with np.errstate(invalid="ignore"):          # dead rows: -inf - -inf = NaN, as PyTorch
+            s -= m
+    else:
+        s -= m
+    np.exp(s, out=s)
+    z = rowsum(s)
+    if dead is not None and safe:
+        z[dead] = 1                                  # all-zero row: 0 / 1 = 0
+    s /= z
+    return s
+
+
+def _last_axis_rows(x, dim):
+    """True when the softmax runs over the last axis of a C-contiguous float array (rows + GEMV sums)."""
+    return dim == x.ndim - 1 and x.flags.c_contiguous and x.dtype in _EXP_BOUND
+
+
 class LogSoftmax(Op):
-    """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g"""
+    """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g   (LogSoftmaxGrad)"""
     __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -185,18 +256,48 @@ class LogSoftmax(Op):
         if x.size == 0:                  # nothing to normalise (and NumPy's max of nothing raises)
             return x.copy()
         xp = xp_of(x)
+        if xp is np and _last_axis_rows(x, dim):
+            y = x - x.max(axis=dim, keepdims=True)
+            y -= np.log(rowsum(np.exp(y)))
+            return y
         shifted = x - x.max(axis=dim, keepdims=True)
         return shifted - xp.log(xp.exp(shifted).sum(axis=dim, keepdims=True))
 
     @staticmethod
     def backward(ctx, g):
+        return (LogSoftmaxGrad.apply(ctx.output, g, dim=ctx.dim),)
+
+
+class LogSoftmaxGrad(Op):
+    """dx = g - e^y Σ g  (y = log_softmax(x));   d/dg: h - Σ(h e^y),   d/dy: -h e^y Σ g"""
+    __slots__ = ("dim",)
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, y, g, dim):
+        ctx.dim = dim
+        if y.size == 0:
+            return g.copy()
+        p = np.exp(y, out=np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g, y)))
+        p *= _sum_keep(g, dim)
+        np.subtract(g, p, out=p)
+        return p
+
+    @staticmethod
+    def backward(ctx, h):
         from .unary import exp
-        return (g - exp(ctx.output) * g.sum(ctx.dim, keepdim=True),)
+        y, g = ctx.saved_tensors
+        ny, ng = ctx.needs_input_grad
+        p = exp(y)
+        dy = -(h * p) * sum(g, ctx.dim, keepdim=True) if ny else None
+        dg = h - sum(h * p, ctx.dim, keepdim=True) if ng else None
+        return dy, dg
 
 
 class Softmax(Op):
-    """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)"""
+    """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)   (SoftmaxGrad)"""
     __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -204,14 +305,42 @@ class Softmax(Op):
         ctx.dim = dim
         if x.size == 0:
             return x.copy()
+        if xp_of(x) is np and _last_axis_rows(x, dim):
+            return softmax_rows(x, safe=False, own=False)
         e = xp_of(x).exp(x - x.max(axis=dim, keepdims=True))
         e /= e.sum(axis=dim, keepdims=True)
         return e
 
     @staticmethod
     def backward(ctx, g):
-        y = ctx.output
-        return (y * (g - (g * y).sum(ctx.dim, keepdim=True)),)
+        return (SoftmaxGrad.apply(ctx.output, g, dim=ctx.dim),)
+
+
+class SoftmaxGrad(Op):
+    """dx = y (g - Σ g y)  (y = softmax(x));   d/dg: the same map applied to h,   d/dy: h (g - Σ g y) - g Σ h y"""
+    __slots__ = ("dim",)
+    tensor_backward = False                      # rule written for both carriers
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, y, g, dim):
+        ctx.dim = dim
+        t = np.multiply(g, y, out=np.empty(np.broadcast_shapes(g.shape, y.shape), np.result_type(g, y)))
+        if t.size == 0:
+            return t
+        s = _sum_keep(t, dim)
+        np.subtract(g, s, out=t)                     # three passes and one buffer: t = (g - Σ g y) y
+        t *= y
+        return t
+
+    @staticmethod
+    def backward(ctx, h):
+        y, g = ctx.saved_tensors
+        ny, ng = ctx.needs_input_grad
+        dim = ctx.dim
+        dy = h * (g - sum(g * y, dim, keepdim=True)) - g * sum(h * y, dim, keepdim=True) if ny else None
+        dg = SoftmaxGrad.apply(y, h, dim=dim) if ng else None
+        return dy, dg
 
 
 class Cumsum(Op):
@@ -230,6 +359,20 @@ class Cumsum(Op):
 
 
 # ---------------------------------------------------------------------- public functions
+def _either_carrier(fn):
+    """Let a public reduction take a raw NumPy array too (the carrier of a backward rule at first order,
+    see ``Op``) and give arrays back; Tensors go through unchanged. Results are computed by the same code."""
+    @functools.wraps(fn)
+    def reduction(x, *args, **kwargs):
+        if type(x) is not np.ndarray and not isinstance(x, np.generic):    # a NumPy scalar: a 0-d result
+            return fn(x, *args, **kwargs)
+        out = fn(_make(np.asarray(x)), *args, **kwargs)
+        if isinstance(out, tuple):
+            return tuple([o._data for o in out])
+        return out._data
+    return reduction
+
+
 def _axes(dim, ndim, op):
     """``dim`` (None, int or tuple) -> sorted tuple of axes to reduce. As in PyTorch, None and an empty
     tuple mean every dim, and a 0-d tensor accepts dim 0 / -1 (it has no axis to reduce)."""
@@ -254,6 +397,7 @@ def _reduce_dtype(x):
     return x
 
 
+@_either_carrier
 def sum(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -261,6 +405,7 @@ def sum(x, dim=None, keepdim=False, dtype=None):
     return Sum.apply(x, axes=_axes(dim, x._data.ndim, "sum"), keepdim=keepdim)
 
 
+@_either_carrier
 def mean(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -275,6 +420,7 @@ def mean(x, dim=None, keepdim=False, dtype=None):
     return out
 
 
+@_either_carrier
 def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     """Σ (x - mean)² / (N - correction); ``unbiased=True`` (default) means correction=1."""
     if correction is None:
@@ -289,19 +435,23 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return sum(centred * centred, axes, keepdim=keepdim) * (1.0 / denom if denom else float("inf"))
 
 
+@_either_carrier
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
     from .unary import sqrt
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
+@_either_carrier
 def var_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return var(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
 
 
+@_either_carrier
 def std_mean(x, dim=None, unbiased=None, keepdim=False, correction=None):
     return std(x, dim, unbiased, keepdim, correction), mean(x, dim, keepdim)
 
 
+@_either_carrier
 def prod(x, dim=None, keepdim=False, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -319,12 +469,14 @@ def _check_nonempty(x, axes, op):
                          f"Fix: check the size first, or reduce over a dim that is not empty")
 
 
+@_either_carrier
 def amax(x, dim=None, keepdim=False):
     axes = _axes(dim, x._data.ndim, "amax")
     _check_nonempty(x, axes, "amax")
     return Amax.apply(x, axes=axes, keepdim=keepdim, largest=True)
 
 
+@_either_carrier
 def amin(x, dim=None, keepdim=False):
     axes = _axes(dim, x._data.ndim, "amin")
     _check_nonempty(x, axes, "amin")
@@ -365,11 +517,13 @@ def _max_min(x, dim, keepdim, other, largest):
     return MinMaxResult((values, wrap(idx_keep if keepdim else idx)))
 
 
+@_either_carrier
 def max(x, dim=None, keepdim=False, other=None):
     """``max(x)``: the largest element; ``max(x, dim)``: (values, indices) along dim; ``max(a, b)``: elementwise."""
     return _max_min(x, dim, keepdim, other, True)
 
 
+@_either_carrier
 def min(x, dim=None, keepdim=False, other=None):
     return _max_min(x, dim, keepdim, other, False)
 
@@ -388,15 +542,18 @@ def _arg_extreme(x, dim, keepdim, largest):
     return wrap(find(x._data, axis=d, keepdims=keepdim).astype(np.int64, copy=False))
 
 
+@_either_carrier
 def argmax(x, dim=None, keepdim=False):
     """Index of the largest element (of the flattened tensor, or along ``dim``); the first one on ties."""
     return _arg_extreme(x, dim, keepdim, True)
 
 
+@_either_carrier
 def argmin(x, dim=None, keepdim=False):
     return _arg_extreme(x, dim, keepdim, False)
 
 
+@_either_carrier
 def gather(x, dim, index):
     d = norm_axis(dim, x._data.ndim, "gather")
     idx = index._data if isinstance(index, Tensor) else np.asarray(index)
@@ -407,6 +564,7 @@ def gather(x, dim, index):
     return Gather.apply(x, index=idx, dim=d)
 
 
+@_either_carrier
 def take_along_dim(x, indices, dim=None):
     if dim is None:
         from .shape import reshape as _r
@@ -414,6 +572,7 @@ def take_along_dim(x, indices, dim=None):
     return gather(x, dim, indices)
 
 
+@_either_carrier
 def logsumexp(x, dim=None, keepdim=False):
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x (held constant: the identity holds for any m)."""
     from .unary import exp, log
@@ -428,6 +587,7 @@ def logsumexp(x, dim=None, keepdim=False):
     return out if keepdim else reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
+@_either_carrier
 def norm(x, p="fro", dim=None, keepdim=False):
     """The vector p-norm over ``dim`` (all dims by default): (Σ |x|^p)^(1/p); p = 2 / 'fro' (default), 1,
     inf (max |x|), -inf (min |x|), 0 (count of non-zeros) or any other real p.
@@ -468,6 +628,7 @@ def norm(x, p="fro", dim=None, keepdim=False):
     return reshape(out, tuple(s for i, s in enumerate(x._data.shape) if i not in axes))
 
 
+@_either_carrier
 def softmax(x, dim=None, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -477,6 +638,7 @@ def softmax(x, dim=None, dtype=None):
     return Softmax.apply(x, dim=d)
 
 
+@_either_carrier
 def log_softmax(x, dim=None, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -492,6 +654,7 @@ def _softmax_dim(x, dim, op):
     return _one_dim(dim, x._data.ndim, op)
 
 
+@_either_carrier
 def cumsum(x, dim, dtype=None):
     if dtype is not None:
         x = x._cast(_dt.as_dtype(dtype))
@@ -502,16 +665,19 @@ def cumsum(x, dim, dtype=None):
     return Cumsum.apply(x, dim=d)
 
 
+@_either_carrier
 def all(x, dim=None, keepdim=False):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "all")
     return wrap(np.asarray(np.all(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_either_carrier
 def any(x, dim=None, keepdim=False):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "any")
     return wrap(np.asarray(np.any(x._data, axis=axes, keepdims=keepdim)))
 
 
+@_either_carrier
 def count_nonzero(x, dim=None):
     axes = None if dim is None else norm_dim(dim, x._data.ndim, "count_nonzero")
     return wrap(np.asarray(np.count_nonzero(x._data, axis=axes), dtype=np.int64))

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..autograd.function import Op
-from ._util import data_of, norm_axis, norm_dim
+from ._util import data_of, norm_axis, norm_dim, sum_to_array
 
 
 class Reshape(Op):
@@ -75,10 +75,7 @@ class SumTo(Op):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        lead = x.ndim - len(shape)
-        axes = tuple(range(lead)) + tuple(lead + i for i, s in enumerate(shape) if s == 1 and x.shape[lead + i] != 1)
-        out = x.sum(axis=axes, keepdims=True) if axes else x
-        return out.reshape(shape)
+        return sum_to_array(x, shape)                # leading dims summed away as one GEMV
 
     @staticmethod
     def backward(ctx, g):
