@@ -7,7 +7,7 @@ from ..autograd.function import Op
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .linalg import matmul
-from .shape import mT, reshape
+from .shape import reshape
 
 
 class Linear(Op):
@@ -33,7 +33,7 @@ class Linear(Op):
     @staticmethod
     def backward(ctx, g):
         # one text for both carriers (arrays at first order, Tensors under create_graph): @, .reshape,
-        # .sum(0) and mT keep the carrier they are given
+        # .sum(0) and .T (g2 is 2-D) mean the same on both
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
         flat = g.ndim != 2                   # (..., out) and (out,) as one 2-D GEMM over the rows
@@ -42,7 +42,7 @@ class Linear(Op):
         if nx:
             gx = (g2 @ w).reshape(tuple(x.shape)) if flat else g2 @ w
         if nw:
-            gw = mT(g2) @ (x.reshape((-1, x.shape[-1])) if flat else x)
+            gw = g2.T @ (x.reshape((-1, x.shape[-1])) if flat else x)
         if nb:
             gb = g2.sum(0)
         return gx, gw, gb
