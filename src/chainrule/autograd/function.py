@@ -377,7 +377,7 @@ class Op(Function):
 # Modules whose rules are not yet written for both carriers (being converted; see Op.tensor_backward).
 _TENSOR_BACKWARD_MODULES = {f"chainrule.ops.{m}" for m in (
     "arithmetic", "shape", "unary", "index", "linalg", "sorting", "dropout", "embedding",
-    "reduce", "normalization", "attention", "loss", "rnn", "conv", "pooling", "linear")} | {
+    "reduce", "normalization", "attention", "loss", "rnn")} | {
     "chainrule.amp.autocast_mode"}
 
 
