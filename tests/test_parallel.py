@@ -97,3 +97,32 @@ def test_set_num_threads_sizes_the_pool():
         assert P.threads() == 1
     finally:
         cr.set_num_threads(before)
+
+
+@pytest.mark.parametrize("batch_last", [False, True])
+def test_conv_and_pool_split_equal_one_thread(monkeypatch, batch_last):
+    """The kernels that call the pool (im2col copies, conv bias add, max pooling) give the same bytes
+    split across threads as on one."""
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    import chainrule.ops.conv as conv_ops
+    monkeypatch.setattr(conv_ops, "batch_last", lambda geo: batch_last)
+    rng = np.random.default_rng(6)
+    x, w, b = (cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+               for s in ((4, 3, 9, 8), (5, 3, 3, 3), (5,)))
+
+    def run():
+        for t in (x, w, b):
+            t.grad = None
+        y = F.max_pool2d(F.conv2d(x, w, b, padding=1), 2)
+        (y ** 2).sum().backward()
+        return [y.detach().numpy().tobytes()] + [t.grad.numpy().tobytes() for t in (x, w, b)]
+    before = P.threads()
+    try:
+        P.set_threads(1)
+        one = run()
+        monkeypatch.setattr(P, "MIN_ELEMENTS", 0)
+        P.set_threads(2)
+        assert run() == one
+    finally:
+        P.set_threads(before)

@@ -39,6 +39,7 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import _parallel
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
@@ -127,7 +128,7 @@ def im2col(x, geo):
     # (N, C, Ho', Wo', span_h, span_w) view -> stride/dilation slicing -> (N, C, Ho, Wo, kh, kw), no copy
     v = sliding_window_view(xp, span, axis=(2, 3))[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw, ::dh, ::dw]
     cols = np.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
-    np.copyto(cols, v.transpose(0, 1, 4, 5, 2, 3))        # the one copy of im2col
+    _parallel.copyto(cols, v.transpose(0, 1, 4, 5, 2, 3))  # the one copy of im2col (split by sample if large)
     return cols.reshape(n, c * kh * kw, ho * wo)
 
 
@@ -142,7 +143,7 @@ def im2col_batch_last(x, geo):
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     v = sliding_window_view(xt, span, axis=(1, 2))[:, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw, :, ::dh, ::dw]
     cols = np.empty((c, kh, kw, ho, wo, n), dtype=x.dtype)
-    np.copyto(cols, v.transpose(0, 4, 5, 1, 2, 3))
+    _parallel.copyto(cols, v.transpose(0, 4, 5, 1, 2, 3))  # split by channel if large
     return cols.reshape(c * kh * kw, ho * wo * n)
 
 
@@ -270,7 +271,7 @@ def _conv_forward(x, w, b, geo):
     y = np.empty((n, o) + geo.out_hw, dtype=yt.dtype)
     yt = yt.reshape((o,) + geo.out_hw + (n,)).transpose(3, 0, 1, 2)
     if b is not None:
-        np.add(yt, b[:, None, None], out=y)              # back to NCHW, bias added in the same pass
+        _parallel.ufunc(np.add, yt, b[:, None, None], out=y)  # back to NCHW, bias added in the same pass
     else:
         np.copyto(y, yt)
     return y, cols
