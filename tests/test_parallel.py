@@ -126,3 +126,13 @@ def test_conv_and_pool_split_equal_one_thread(monkeypatch, batch_last):
         assert run() == one
     finally:
         P.set_threads(before)
+
+
+def test_nested_split_runs_inline(split):
+    """A block that itself splits a call (a kernel calling ufunc) must not wait on the busy pool."""
+    out = np.zeros((split * 4, 8))
+
+    def block(a, b):
+        P.ufunc(np.add, out[a:b], 1.0, out=out[a:b])
+    P.map_blocks(block, out.shape[0])
+    assert (out == 1).all()

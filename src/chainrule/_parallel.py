@@ -54,6 +54,7 @@ MIN_ELEMENTS = 1 << 22          # 4 M: below this a call stays on one thread (se
 _pool = None                    # the ThreadPoolExecutor, or None for 1 thread
 _size = None                    # pool size, decided lazily from the environment
 _lock = threading.Lock()
+_PREFIX = "chainrule-pool"
 
 
 def _default_threads():
@@ -92,7 +93,7 @@ def _executor():
     if _pool is None:
         with _lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=threads() - 1, thread_name_prefix="chainrule")
+                _pool = ThreadPoolExecutor(max_workers=threads() - 1, thread_name_prefix=_PREFIX)
     return _pool
 
 
@@ -105,8 +106,8 @@ def map_blocks(fn, n):
     """Run fn(start, stop) over row blocks covering range(n): one block per thread, the first on the
     calling thread. fn must write disjoint outputs. Exceptions propagate."""
     t = threads()
-    if t == 1 or n < 2:
-        fn(0, n)
+    if t == 1 or n < 2 or threading.current_thread().name.startswith(_PREFIX):
+        fn(0, n)                # inside a pool thread (a block splitting again): inline, waiting could deadlock
         return
     blocks = _bounds(n, min(t, n))
     futures = [_executor().submit(fn, a, b) for a, b in blocks[1:]]
