@@ -539,3 +539,26 @@ def test_lenet5_training_step_matches_torch():
     tparams = dict(tm.named_parameters())
     for name, p in cm.named_parameters():
         np.testing.assert_allclose(p.grad.numpy(), tparams[name].grad.numpy(), atol=1e-12, err_msg=name)
+
+
+@pytest.mark.parametrize("layout", [False, True])
+@pytest.mark.parametrize("op", ["conv2d", "conv_transpose2d"])
+def test_first_order_grads_equal_create_graph_grads(monkeypatch, layout, op):
+    """One backward text for both carriers: loss.backward() gives bit for bit the gradients that
+    autograd.grad(..., create_graph=True) gives (float32, where any change of kernel would show)."""
+    import chainrule.ops.conv as conv_ops
+    monkeypatch.setattr(conv_ops, "batch_last", lambda geo: layout)
+    rng = np.random.default_rng(3)
+    wshape = (4, 3, 3, 3) if op == "conv2d" else (3, 4, 3, 3)       # 3 channels in, 4 out, either way
+    x, w, b = (cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+               for s in ((2, 3, 7, 9), wshape, (4,)))
+    f = getattr(F, op)
+
+    def loss():
+        return (f(x, w, b, stride=2, padding=1) ** 2).sum()
+    loss().backward()
+    first = [t.grad.numpy().copy() for t in (x, w, b)]
+    second = cr.autograd.grad(loss(), (x, w, b), create_graph=True)
+    assert all(s.requires_grad for s in second)
+    for a, s in zip(first, second):
+        assert a.tobytes() == s.detach().numpy().tobytes()

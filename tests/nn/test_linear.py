@@ -211,3 +211,21 @@ def test_reprs_match_torch():
         assert repr(nn.Linear(*args)) == repr(tnn.Linear(*args))
     assert repr(nn.Bilinear(2, 3, 4, bias=False)) == repr(tnn.Bilinear(2, 3, 4, bias=False))
     assert repr(nn.Identity()) == repr(tnn.Identity())
+
+
+@pytest.mark.parametrize("xshape", [(5,), (6, 5), (2, 3, 5)])
+def test_first_order_grads_equal_create_graph_grads(xshape):
+    """One backward text for both carriers: loss.backward() gives bit for bit the float32 gradients that
+    autograd.grad(..., create_graph=True) gives, for 1-D, 2-D and batched inputs."""
+    rng = np.random.default_rng(4)
+    x, w, b = (cr.tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True)
+               for s in (xshape, (7, 5), (7,)))
+
+    def loss():
+        return (F.linear(x, w, b) ** 2).sum()
+    loss().backward()
+    first = [t.grad.numpy().copy() for t in (x, w, b)]
+    second = cr.autograd.grad(loss(), (x, w, b), create_graph=True)
+    assert all(s.requires_grad for s in second)
+    for a, s in zip(first, second):
+        assert a.shape == s.shape and a.tobytes() == s.detach().numpy().tobytes()

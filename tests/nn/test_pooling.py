@@ -308,3 +308,17 @@ def test_errors_name_layer_and_shapes():
         F.interpolate(cr.zeros(1, 1, 4), size=3, mode="bilinear")
     with pytest.raises(NotImplementedError, match="mode 'bicubic' is not supported"):
         F.interpolate(cr.zeros(1, 1, 4, 4), size=3, mode="bicubic")
+
+
+@pytest.mark.parametrize("pool", [lambda x: F.max_pool2d(x, 3, stride=2, padding=1),
+                                  lambda x: F.avg_pool2d(x, 2, stride=1, padding=1, count_include_pad=False),
+                                  lambda x: F.adaptive_avg_pool2d(x, (3, 2)),
+                                  lambda x: F.interpolate(x, scale_factor=1.5, mode="bilinear")])
+def test_first_order_grads_equal_create_graph_grads(pool):
+    """One backward text for both carriers: loss.backward() gives bit for bit the float32 gradient that
+    autograd.grad(..., create_graph=True) gives."""
+    x = cr.tensor(np.random.default_rng(5).standard_normal((2, 3, 7, 6)).astype(np.float32), requires_grad=True)
+    (pool(x) ** 2).sum().backward()
+    (second,) = cr.autograd.grad((pool(x) ** 2).sum(), (x,), create_graph=True)
+    assert second.requires_grad
+    assert x.grad.numpy().tobytes() == second.detach().numpy().tobytes()

@@ -386,7 +386,7 @@ class Op(Function):
 
 # Modules whose rules are not yet written for both carriers (being converted; see Op.tensor_backward).
 _TENSOR_BACKWARD_MODULES = {f"chainrule.ops.{m}" for m in (
-    "reduce", "normalization", "attention", "loss", "rnn", "conv", "pooling", "linear")}
+    "reduce", "normalization", "attention", "loss")}
 
 
 def _as_tuple(grads):

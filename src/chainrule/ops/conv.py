@@ -39,10 +39,11 @@ from functools import lru_cache
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
+from .. import _parallel
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 
 __all__ = ["conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold"]
 
@@ -127,7 +128,7 @@ def im2col(x, geo):
     # (N, C, Ho', Wo', span_h, span_w) view -> stride/dilation slicing -> (N, C, Ho, Wo, kh, kw), no copy
     v = sliding_window_view(xp, span, axis=(2, 3))[:, :, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw, ::dh, ::dw]
     cols = np.empty((n, c, kh, kw, ho, wo), dtype=x.dtype)
-    np.copyto(cols, v.transpose(0, 1, 4, 5, 2, 3))        # the one copy of im2col
+    _parallel.copyto(cols, v.transpose(0, 1, 4, 5, 2, 3))  # the one copy of im2col (split by sample if large)
     return cols.reshape(n, c * kh * kw, ho * wo)
 
 
@@ -142,7 +143,7 @@ def im2col_batch_last(x, geo):
     span = (dh * (kh - 1) + 1, dw * (kw - 1) + 1)
     v = sliding_window_view(xt, span, axis=(1, 2))[:, :sh * (ho - 1) + 1:sh, :sw * (wo - 1) + 1:sw, :, ::dh, ::dw]
     cols = np.empty((c, kh, kw, ho, wo, n), dtype=x.dtype)
-    np.copyto(cols, v.transpose(0, 4, 5, 1, 2, 3))
+    _parallel.copyto(cols, v.transpose(0, 4, 5, 1, 2, 3))  # split by channel if large
     return cols.reshape(c * kh * kw, ho * wo * n)
 
 
@@ -160,6 +161,18 @@ def _transpose_to_batch_last(g):
     gt = np.empty((o,) + g.shape[2:] + (n,), dtype=g.dtype)
     np.copyto(gt, g.transpose(1, 2, 3, 0))
     return gt.reshape(o, g.shape[2] * g.shape[3] * n)
+
+
+def _g_batch_last(g, shared):
+    """g transposed to (O, Ho·Wo·N), made once per backward step: Conv2d's rule passes the same ``shared``
+    dict to the dx and dW kernels (both Op forwards, so raw arrays whatever the carrier of the rule), and
+    the first one that needs the copy leaves it there for the other."""
+    if shared is None:
+        return _transpose_to_batch_last(g)
+    gt = shared.get("gt")
+    if gt is None:
+        gt = shared["gt"] = _transpose_to_batch_last(g)
+    return gt
 
 
 def col2im(cols, geo, channels):
@@ -258,7 +271,7 @@ def _conv_forward(x, w, b, geo):
     y = np.empty((n, o) + geo.out_hw, dtype=yt.dtype)
     yt = yt.reshape((o,) + geo.out_hw + (n,)).transpose(3, 0, 1, 2)
     if b is not None:
-        np.add(yt, b[:, None, None], out=y)              # back to NCHW, bias added in the same pass
+        _parallel.ufunc(np.add, yt, b[:, None, None], out=y)  # back to NCHW, bias added in the same pass
     else:
         np.copyto(y, yt)
     return y, cols
@@ -331,20 +344,9 @@ class Conv2d(_ConvError, Op):
         nx, nw, nb = ctx.needs_input_grad
         geo, cols = ctx.geo, ctx.cols
         ctx.cols = None                                  # a retain_graph re-run recomputes them from x
-        if not STATE.grad_enabled:
-            # raw-array fast path (no graph to record): the three gradients share one transposed copy of g
-            ga, wa = g._data, w._data
-            gt = _transpose_to_batch_last(ga) if (nx or batch_last(geo)) else None
-            gx = _make(_conv_adj(ga, wa, geo, gt)) if nx else None
-            gw = _make(_conv_wgrad(x._data, ga, geo, wa.shape, cols, gt)) if nw else None
-            if nb:
-                gb = gt.sum(1) if gt is not None else ga.sum((0, 2, 3))
-                gb = _make(gb.astype(ga.dtype, copy=False))
-            else:
-                gb = None
-            return gx, gw, gb
-        gx = ConvAdj.apply(g, w, None, geo=geo) if nx else None
-        gw = ConvWGrad.apply(x, g, geo=geo, w_shape=w._data.shape, cols=cols) if nw else None
+        shared = {}                                      # dx and dW share one transposed copy of g (below)
+        gx = ConvAdj.apply(g, w, None, geo=geo, shared=shared) if nx else None
+        gw = ConvWGrad.apply(x, g, geo=geo, w_shape=tuple(w.shape), cols=cols, shared=shared) if nw else None
         gb = g.sum((0, 2, 3)) if nb else None
         return gx, gw, gb
 
@@ -356,9 +358,9 @@ class ConvAdj(_ConvError, Op):
     save_inputs = True
 
     @staticmethod
-    def forward(ctx, g, w, b, geo):
+    def forward(ctx, g, w, b, geo, shared=None):
         ctx.geo = geo
-        z = _conv_adj(g, w, geo)
+        z = _conv_adj(g, w, geo, _g_batch_last(g, shared))
         if b is not None:
             z += b[:, None, None]
         return z
@@ -369,7 +371,7 @@ class ConvAdj(_ConvError, Op):
         ng, nw, nb = ctx.needs_input_grad
         geo = ctx.geo
         dg = Conv2d.apply(gz, w, None, geo=geo) if ng else None
-        dw = ConvWGrad.apply(gz, g, geo=geo, w_shape=w._data.shape) if nw else None
+        dw = ConvWGrad.apply(gz, g, geo=geo, w_shape=tuple(w.shape)) if nw else None
         db = gz.sum((0, 2, 3)) if nb else None
         return dg, dw, db
 
@@ -380,9 +382,10 @@ class ConvWGrad(_ConvError, Op):
     save_inputs = True
 
     @staticmethod
-    def forward(ctx, x, g, geo, w_shape, cols=None):
+    def forward(ctx, x, g, geo, w_shape, cols=None, shared=None):
         ctx.geo = geo
-        return _conv_wgrad(x, g, geo, w_shape, cols)
+        gt = _g_batch_last(g, shared) if batch_last(geo) else None
+        return _conv_wgrad(x, g, geo, w_shape, cols, gt)
 
     @staticmethod
     def backward(ctx, gv):

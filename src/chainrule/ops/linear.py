@@ -4,11 +4,10 @@ One node instead of transpose + matmul + add keeps the per-layer overhead down o
 backward is the textbook one: dL/dx = g W,  dL/dW = gᵀ x,  dL/db = Σ_batch g.
 """
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from .linalg import matmul
-from .shape import mT, reshape
+from .shape import reshape
 
 
 class Linear(Op):
@@ -33,25 +32,19 @@ class Linear(Op):
 
     @staticmethod
     def backward(ctx, g):
+        # one text for both carriers (arrays at first order, Tensors under create_graph): @, .reshape,
+        # .sum(0) and .T (g2 is 2-D) mean the same on both
         x, w, b = ctx.saved_tensors
         nx, nw, nb = ctx.needs_input_grad
-        if not STATE.grad_enabled:      # raw-array fast path (no graph recorded): 3 GEMM/sum calls, no op nodes
-            ga, xa, wa = g._data, x._data, w._data
-            g2 = ga.reshape(-1, ga.shape[-1])
-            return (_make((g2 @ wa).reshape(xa.shape)) if nx else None,
-                    _make(g2.T @ xa.reshape(-1, xa.shape[-1])) if nw else None,
-                    _make(g2.sum(0)) if nb else None)
-        g2 = reshape(g, (-1, g._data.shape[-1])) if g._data.ndim != 2 else g
-        gx = None
-        if nx:                                       # (..., out) as one 2-D GEMM with W
-            gx = reshape(g2 @ w, x._data.shape) if g._data.ndim > 2 else g @ w
-        gw = gb = None
-        if nw or nb:
-            if nw:
-                x2 = reshape(x, (-1, x._data.shape[-1])) if x._data.ndim != 2 else x
-                gw = mT(g2) @ x2
-            if nb:
-                gb = g2.sum(0)
+        flat = g.ndim != 2                   # (..., out) and (out,) as one 2-D GEMM over the rows
+        g2 = g.reshape((-1, g.shape[-1])) if flat else g
+        gx = gw = gb = None
+        if nx:
+            gx = (g2 @ w).reshape(tuple(x.shape)) if flat else g2 @ w
+        if nw:
+            gw = g2.T @ (x.reshape((-1, x.shape[-1])) if flat else x)
+        if nb:
+            gb = g2.sum(0)
         return gx, gw, gb
 
     @classmethod

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 
+from .. import _parallel
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
@@ -64,7 +65,7 @@ class MaxPool2d(Op):
         slices = offset_slices(geo)
         m = xp[slices[0]].copy() if len(slices) == 1 else np.maximum(xp[slices[0]], xp[slices[1]])
         for sl in slices[2:]:
-            np.maximum(m, xp[sl], out=m)                 # NaN propagates, as in torch
+            _parallel.ufunc(np.maximum, m, xp[sl], out=m)  # NaN propagates, as in torch
         ctx.geo = geo
         ctx.masks = _first_max_masks(xp, m, slices) if keep_masks else None
         return m

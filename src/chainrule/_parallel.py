@@ -1,0 +1,205 @@
+"""The second core: large elementwise ufuncs, reductions and copies split across a small thread pool.
+
+NumPy runs a ufunc, a reduction or a copy on one core, but it releases the GIL inside them; so a large call
+cut into row blocks, each block done by one thread of a persistent pool, uses every core. Each block is
+the same NumPy call on a slice of the operands, so the result is BIT-IDENTICAL to the single-thread call:
+
+* elementwise ufuncs: every output element is computed from the same inputs by the same loop;
+* reductions are split only along an axis that is NOT reduced (``reduce_rows``): each output element is
+  still summed by one NumPy call, in the same order (NumPy's pairwise summation runs along the reduced
+  axis, which no block cuts);
+* copies are copies.
+
+API (all no-ops - a direct NumPy call, no pool, no extra work - when the pool has 1 thread or the
+array is below the threshold):
+
+    threads()                        the pool's size (= chainrule.get_num_threads(), OMP_NUM_THREADS honoured)
+    set_threads(n)                   resize (chainrule.set_num_threads calls it)
+    ufunc(f, *inputs, out=...)       f(*inputs, out=out), split along axis 0 of ``out``; inputs broadcast
+                                     against ``out`` (scalars and size-1 leading dims are fine)
+    copyto(dst, src)                 np.copyto(dst, src) split along axis 0 of dst (src may be any view)
+    reduce_rows(f, x, axis, out=...) f(x, axis=axis, out=out) split along the leading kept axis
+    map_blocks(fn, n)                fn(start, stop) for row blocks covering range(n), one per thread
+                                     (the building block: your own kernel on disjoint output rows)
+
+Threshold: ``MIN_ELEMENTS`` elements per call (float32); below it a call is one plain NumPy call. The
+speedup of 2 threads over 1, measured with the gate off (``OMP_NUM_THREADS=1 PYTHONPATH=src python -m
+chainrule._parallel``: (64, n/64) float32 operands, median of 100 calls), on this project's 2-core
+Xeon WHILE SHARED (load average 4-6 on 2 cores - the second core was mostly taken by other processes):
+
+    elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)
+    16 k       0.10x          0.26x                       0.20x
+    64 k       0.30x          0.53x                       0.45x
+    128 k      0.45x          0.63x                       0.59x
+    256 k      0.52x          0.68x                       0.56x
+    1 M        0.68x          0.29x                       0.78x
+    4 M        1.04x          1.04x                       0.41x
+
+On that loaded machine splitting never clearly paid (the hand-off to a pool thread costs ~10-40 us, and
+the "second core" was busy), so the default gate is 4 M elements, where it broke even. On an idle
+multi-core machine the break-even is far lower; set ``chainrule._parallel.MIN_ELEMENTS`` (or measure
+with ``python -m chainrule._parallel``) before relying on it. Every split path is tested bit-identical
+to the single call (tests/test_parallel.py).
+"""
+import os
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+__all__ = ["threads", "set_threads", "ufunc", "copyto", "reduce_rows", "map_blocks", "MIN_ELEMENTS"]
+
+MIN_ELEMENTS = 1 << 22          # 4 M: below this a call stays on one thread (see the table above)
+
+_pool = None                    # the ThreadPoolExecutor, or None for 1 thread
+_size = None                    # pool size, decided lazily from the environment
+_lock = threading.Lock()
+_PREFIX = "chainrule-pool"
+
+
+def _default_threads():
+    for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        v = os.environ.get(var, "").strip()
+        if v.isdigit() and int(v) > 0:
+            return int(v)
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except AttributeError:      # pragma: no cover - not on Linux
+        return os.cpu_count() or 1
+
+
+def threads():
+    """The number of threads large NumPy calls are split across (1 = no pool)."""
+    global _size
+    if _size is None:
+        _size = _default_threads()
+    return _size
+
+
+def set_threads(n):
+    """Use ``n`` threads from now on (1 shuts the pool down)."""
+    global _pool, _size
+    n = int(n)
+    if n < 1:
+        raise ValueError(f"set_threads: expected a positive number of threads, got {n}")
+    with _lock:
+        old, _pool, _size = _pool, None, n
+    if old is not None:
+        old.shutdown(wait=True)
+
+
+def _executor():
+    global _pool
+    if _pool is None:
+        with _lock:
+            if _pool is None:
+                _pool = ThreadPoolExecutor(max_workers=threads() - 1, thread_name_prefix=_PREFIX)
+    return _pool
+
+
+def _bounds(n, parts):
+    step = -(-n // parts)
+    return [(i, min(i + step, n)) for i in range(0, n, step)]
+
+
+def map_blocks(fn, n):
+    """Run fn(start, stop) over row blocks covering range(n): one block per thread, the first on the
+    calling thread. fn must write disjoint outputs. Exceptions propagate."""
+    t = threads()
+    if t == 1 or n < 2 or threading.current_thread().name.startswith(_PREFIX):
+        fn(0, n)                # inside a pool thread (a block splitting again): inline, waiting could deadlock
+        return
+    blocks = _bounds(n, min(t, n))
+    futures = [_executor().submit(fn, a, b) for a, b in blocks[1:]]
+    try:
+        fn(*blocks[0])
+    finally:
+        for f in futures:
+            f.result()
+
+
+def _worth_it(out):
+    return threads() > 1 and out.size >= MIN_ELEMENTS and out.ndim >= 1 and out.shape[0] >= 2
+
+
+def _rows(a, out, start, stop):
+    """The rows [start, stop) of ``a`` broadcast against ``out`` (scalars / broadcast dims pass through)."""
+    if not isinstance(a, np.ndarray) or a.ndim < out.ndim or a.shape[0] == 1:
+        return a
+    return a[start:stop]
+
+
+def ufunc(f, *inputs, out, **kwargs):
+    """f(*inputs, out=out, **kwargs), split along axis 0 of ``out`` when large. Returns ``out``."""
+    if not _worth_it(out):
+        return f(*inputs, out=out, **kwargs)
+
+    def block(a, b):
+        f(*(_rows(x, out, a, b) for x in inputs), out=out[a:b],
+          **{k: _rows(v, out, a, b) for k, v in kwargs.items()})      # e.g. where= is cut like an input
+    map_blocks(block, out.shape[0])
+    return out
+
+
+def copyto(dst, src):
+    """np.copyto(dst, src), split along axis 0 of ``dst`` when large."""
+    if not _worth_it(dst):
+        np.copyto(dst, src)
+        return dst
+
+    def block(a, b):
+        np.copyto(dst[a:b], _rows(src, dst, a, b))
+    map_blocks(block, dst.shape[0])
+    return dst
+
+
+def reduce_rows(f, x, axis, out):
+    """f(x, axis=axis, out=out) (e.g. np.sum, np.max) split along the first axis of ``x`` that is not
+    reduced - so each output element is still reduced by one call, in the same order: bit-identical.
+    ``out`` has the kept dims only (keepdims=False). Falls back to one call when axis 0 is reduced."""
+    axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
+    axes = tuple(a % x.ndim for a in axes)
+    if 0 in axes or threads() == 1 or x.size < MIN_ELEMENTS or x.shape[0] < 2:
+        return f(x, axis=axis, out=out)
+
+    def block(a, b):
+        f(x[a:b], axis=axis, out=out[a:b])
+    map_blocks(block, x.shape[0])
+    return out
+
+
+def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20, 1 << 22), calls=100):
+    """Print the table of the module docstring for this machine: 2-thread speedup, gate off."""
+    import time
+    global MIN_ELEMENTS
+    gate, MIN_ELEMENTS = MIN_ELEMENTS, 0
+
+    def median_us(f):
+        ts = []
+        for _ in range(calls):
+            t = time.perf_counter()
+            f()
+            ts.append(time.perf_counter() - t)
+        return sorted(ts)[calls // 2] * 1e6
+    print("elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)")
+    try:
+        for n in sizes:
+            a = np.random.rand(64, n // 64).astype(np.float32)
+            b, c = np.random.rand(64, n // 64).astype(np.float32), np.empty_like(a)
+            src, r = np.random.rand(n // 64, 64).astype(np.float32).T, np.empty(64, np.float32)
+            row = []
+            for f in (lambda: ufunc(np.add, a, b, out=c), lambda: copyto(c, src),
+                      lambda: reduce_rows(np.sum, a, -1, r)):
+                set_threads(1)
+                t1 = median_us(f)
+                set_threads(2)
+                f()
+                row.append(t1 / median_us(f))
+            print(f"{n >> 10:>5} k   " + "   ".join(f"{x:.2f}x" for x in row))
+    finally:
+        MIN_ELEMENTS = gate
+        set_threads(_default_threads())
+
+
+if __name__ == "__main__":
+    _measure()
