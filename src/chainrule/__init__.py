@@ -14,7 +14,7 @@ from . import _allocator  # noqa: E402
 
 _allocator.tune()
 
-from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
+from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
                      int8, int16,
                      int32, int64, set_default_dtype, uint8, promote_types, result_type as _result_type)
 from .tensor import Size, Tensor  # noqa: E402
@@ -49,13 +49,18 @@ from .dtypes import finfo, iinfo  # noqa: E402,F401
 from .autograd.names import named as _named  # noqa: E402
 t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
                           _named(swapaxes, "TransposeBackward0"))
-from . import autograd, nn, optim, utils  # noqa: E402
-from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
-from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
-from .serialization import load, save  # noqa: E402
-from . import amp, backends, onnx, serialization  # noqa: E402,F401
-from .amp import autocast  # noqa: E402,F401
-from .nn import functional as _functional  # noqa: E402,F401
+from . import autograd  # noqa: E402,F401
+from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+
+# Loaded on first use (``chainrule.nn.Linear``, ``chainrule.save``...): ``import chainrule`` stays close to the
+# cost of ``import numpy``. tests/test_lazy_import.py checks none of these loads at import.
+__getattr__, __dir__ = _lazy_attributes(__name__, {
+    "nn": ".nn", "optim": ".optim", "utils": ".utils", "datasets": ".datasets", "train": ".train",
+    "serialization": ".serialization", "save": ".serialization:save", "load": ".serialization:load",
+    "amp": ".amp", "autocast": ".amp:autocast", "onnx": ".onnx", "insight": ".insight",
+    "distributed": ".distributed", "recipe": ".recipe",
+    "bfloat16": ".dtypes:bfloat16",                       # ml_dtypes costs more than NumPy to import
+})
 
 float = float32
 double = float64
