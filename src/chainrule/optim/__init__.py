@@ -8,7 +8,6 @@
         opt.step()
     sched.step()
 """
-from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -22,3 +21,10 @@ from .sgd import SGD
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "LBFGS", "RMSprop", "Adamax", "NAdam",
            "lr_scheduler",
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+
+def __getattr__(name):  # lr_scheduler loads on first use (chainrule.optim.lr_scheduler.StepLR works as before)
+    if name == "lr_scheduler":
+        from . import lr_scheduler
+        return lr_scheduler
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
