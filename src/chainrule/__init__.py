@@ -46,6 +46,7 @@ from .backends import get_float32_matmul_precision, set_float32_matmul_precision
 from .compile import compile  # noqa: E402,F401
 from .threads import get_num_threads, set_num_threads  # noqa: E402,F401
 from .dtypes import finfo, iinfo  # noqa: E402,F401
+from .printing import set_printoptions  # noqa: E402,F401
 from .autograd.names import named as _named  # noqa: E402
 t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
                           _named(swapaxes, "TransposeBackward0"))
@@ -103,11 +104,5 @@ def clone(x):
 def detach(x):
     return x.detach()
 
-
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
-    import numpy as _np
-    kwargs = {k: v for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
-                                     linewidth=linewidth).items() if v is not None}
-    _np.set_printoptions(**kwargs)
 
 __version__ = "0.1.0"
