@@ -34,6 +34,8 @@ def test_lazy_names_work_as_pytorch_code_uses_them():
 import json
 import chainrule as torch
 from chainrule.nn import functional as F
+from chainrule.optim import lr_scheduler
+from chainrule import nn, save
 names = dir(torch)
 checks = {
     "Linear": torch.nn.Linear.__name__, "Adam": torch.optim.Adam.__name__,
@@ -43,12 +45,14 @@ checks = {
     "GradScaler": torch.amp.GradScaler.__name__, "autocast": torch.autocast.__name__,
     "in_dir": all(n in names for n in ["nn", "optim", "utils", "datasets", "save", "load", "bfloat16"]),
     "missing": not hasattr(torch, "no_such_thing"),
+    "from_imports": lr_scheduler is torch.optim.lr_scheduler and nn is torch.nn and save is torch.save,
 }
 print(json.dumps(checks))
 """)
     assert got == {"Linear": "Linear", "Adam": "Adam", "DataLoader": "DataLoader", "StepLR": "StepLR",
                    "save": "chainrule.serialization", "load": "chainrule.serialization", "relu": "relu",
-                   "GradScaler": "GradScaler", "autocast": "autocast", "in_dir": True, "missing": True}
+                   "GradScaler": "GradScaler", "autocast": "autocast", "in_dir": True, "missing": True,
+                   "from_imports": True}
 
 
 def test_lazy_attribute_error_names_the_module():

@@ -23,8 +23,7 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "LBFGS", 
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
 
 
-def __getattr__(name):  # lr_scheduler loads on first use (chainrule.optim.lr_scheduler.StepLR works as before)
-    if name == "lr_scheduler":
-        from . import lr_scheduler
-        return lr_scheduler
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+
+# lr_scheduler loads on first use (chainrule.optim.lr_scheduler.StepLR works as before)
+__getattr__, __dir__ = _lazy_attributes(__name__, {"lr_scheduler": ".lr_scheduler"})
