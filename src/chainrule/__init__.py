@@ -4,7 +4,10 @@
     x = cr.randn(3, requires_grad=True)
     (x ** 2).sum().backward()       # x.grad == 2 x
 """
+import builtins as _builtins
 import warnings as _warnings
+
+import numpy as _np
 
 # NumPy reports log(0), 0/0 ... as RuntimeWarnings; PyTorch returns -inf/nan silently, so do we - for
 # warnings raised from chainrule's own op code only (a filter costs nothing on the normal path).
@@ -88,9 +91,7 @@ def is_floating_point(x):
 
 
 def broadcast_shapes(*shapes):
-    import builtins
-    import numpy as _np
-    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]))
+    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, _builtins.int) else tuple(s) for s in shapes]))
 
 
 def numel(x):
