@@ -66,11 +66,18 @@ def _topo_order(roots):
 
 def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     """Shared core of ``backward`` and ``grad``. ``capture``: tensors whose gradients to return instead
-    of accumulating into leaves' ``.grad``."""
+    of accumulating into leaves' ``.grad``.
+
+    Carriers: at first order every gradient travels as a raw array (rules are NumPy calls); with
+    ``create_graph`` as a Tensor (rules are recorded). Hooks always see Tensors."""
+    raw = not create_graph
+    make = _fn._make
     node_grads = {}      # node -> gradient w.r.t. its output
     leaf_grads = {}      # id(leaf) -> [leaf, gradient]   (ids: Tensor.__eq__ is elementwise)
     root_nodes = []
     for t, g in zip(roots, root_grads):
+        if raw:
+            g = g._data
         if t.grad_fn is None:
             _add_leaf_grad(leaf_grads, t, g)
         else:
@@ -93,29 +100,38 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             if g is None:
                 continue                      # nothing flowed here (e.g. an unused output)
             if node._pre_hooks:
-                for hook in node._pre_hooks:
-                    new = hook(g)
-                    if new is not None:
-                        g = new
+                g = _call_hooks(node._pre_hooks, g, raw)
             if node._retain is not None:
                 owner = node._retain()
                 if owner is not None:
-                    owner.grad = g if create_graph else _own(g)
+                    owner.grad = _own(g) if raw else g
             if captured_nodes is not None:
                 if node in captured_nodes:
                     captured[id(captured_nodes[node])] = g
                 if node not in run_nodes:
                     continue                  # grad() runs only what leads to a requested input
             grads = node._call_backward(g)
+            if type(grads) is not tuple or len(grads) != len(node._edges):
+                grads = _fit_count(node, grads)
             if STATE.anomaly:
                 _check_anomaly(node, grads)
             for edge, gi in zip(node._edges, grads):
                 if edge is None or gi is None:
                     continue
+                if raw:
+                    if type(gi) is not np.ndarray:    # NumPy gives scalars for 0-d results
+                        gi = np.asarray(gi)
+                    arr = gi
+                else:
+                    arr = gi._data
                 if isinstance(edge, Function):
+                    if arr.shape != edge._shape:
+                        _wrong_shape(node, edge, gi, edge._shape)
                     prev = node_grads.get(edge)
                     node_grads[edge] = gi if prev is None else prev + gi
                 else:
+                    if arr.shape != edge._data.shape:
+                        _wrong_shape(node, edge, gi, edge._data.shape)
                     _add_leaf_grad(leaf_grads, edge, gi)
             if not retain_graph:
                 node._saved = None
@@ -127,30 +143,65 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     if capture is not None:
         for t in capture:
             if t.grad_fn is None and id(t) in leaf_grads:
-                captured[id(t)] = _leaf_hooks(t, leaf_grads[id(t)][1])
-        return captured
+                captured[id(t)] = _leaf_hooks(t, leaf_grads[id(t)][1], raw)
+        return {k: make(v) if raw else v for k, v in captured.items()}
 
     for leaf, g in leaf_grads.values():
         if not leaf._requires_grad:
             continue
-        g = _leaf_hooks(leaf, g)
-        if g._data.shape != leaf._data.shape:
-            raise RuntimeError(f"internal error: gradient of shape {tuple(g.shape)} for a leaf of shape "
-                               f"{tuple(leaf.shape)}")
-        if g._data.dtype != leaf._data.dtype:
-            g = g._cast(leaf.dtype)
+        g = _leaf_hooks(leaf, g, raw)
+        if not raw:
+            if g._data.dtype != leaf._data.dtype:
+                g = g._cast(leaf.dtype)
+            if leaf.grad is None:
+                leaf.grad = g
+            else:
+                leaf.grad = leaf.grad + g
+            continue
+        if g.dtype != leaf._data.dtype:
+            g = g.astype(leaf._data.dtype)
         if leaf.grad is None:
-            leaf.grad = g if create_graph else _own(g)
-        elif create_graph or leaf.grad._requires_grad:
-            leaf.grad = leaf.grad + g
+            leaf.grad = _own(g)
+        elif leaf.grad._requires_grad:
+            leaf.grad = leaf.grad + make(g)
         else:
             buf = leaf.grad._data
-            if buf.flags.writeable:
-                np.add(buf, g._data, out=buf)
+            if buf.flags.writeable and buf.shape == g.shape:
+                np.add(buf, g, out=buf)
                 leaf.grad._vc[0] += 1
             else:
-                leaf.grad = _own(leaf.grad + g)
+                leaf.grad = _own(buf + g)
     return None
+
+
+def _call_hooks(hooks, g, raw):
+    """Run tensor hooks (they see Tensors whatever the carrier); a hook may return a replacement."""
+    t = _fn._make(g) if raw else g
+    for hook in hooks:
+        new = hook(t)
+        if new is not None:
+            t = new if isinstance(new, _fn._Tensor) else _fn._tensor_factory(new)
+    return t._data if raw else t
+
+
+def _fit_count(node, grads):
+    """One gradient per input: trailing Nones (for non-Tensor arguments) are dropped; anything else that
+    does not match is the rule's bug, reported with the op's name."""
+    n = len(node._edges)
+    if type(grads) is tuple and len(grads) > n and all(g is None for g in grads[n:]):
+        return grads[:n]
+    n = len(grads) if isinstance(grads, tuple) else 1
+    raise RuntimeError(f"{node.name()}: its backward rule returned {n} gradient(s) "
+                       f"({type(grads).__name__}) but the op has {len(node._edges)} input(s); a rule returns a "
+                       f"tuple with one gradient (or None) per input of forward")
+
+
+def _wrong_shape(node, edge, gi, expected):
+    i = next(k for k, e in enumerate(node._edges) if e is edge)
+    got = tuple(np.shape(gi if not isinstance(gi, _fn._Tensor) else gi._data))
+    raise RuntimeError(f"{node.name()}: its backward rule returned a gradient of shape {got} for input {i}, "
+                       f"whose shape is {tuple(expected)}; a rule must return each input's gradient in that "
+                       f"input's shape (sum broadcast dimensions away with sum_to)")
 
 
 def _add_leaf_grad(leaf_grads, leaf, g):
@@ -161,20 +212,15 @@ def _add_leaf_grad(leaf_grads, leaf, g):
         entry[1] = entry[1] + g
 
 
-def _leaf_hooks(leaf, g):
-    if leaf._hooks:
-        for hook in leaf._hooks:
-            new = hook(g)
-            if new is not None:
-                g = new
-    return g
+def _leaf_hooks(leaf, g, raw=False):
+    return _call_hooks(leaf._hooks, g, raw) if leaf._hooks else g
 
 
 def _own(g):
     """A gradient stored in ``.grad`` must own writable memory that nothing else aliases: optimisers and
     clip_grad_norm_ update it in place. Rules may hand out views (expand, reshape) or the incoming
-    gradient itself (add), so copy unless it is a fresh array of its own."""
-    arr = g._data
+    gradient itself (add), so copy unless it is a fresh array of its own. Takes an array, returns a Tensor."""
+    arr = g
     if arr.base is not None or not arr.flags.writeable or _own.seen.get(id(arr)) is arr:
         arr = arr.copy()
     _own.seen[id(arr)] = arr
@@ -206,7 +252,7 @@ def _check_anomaly(node, grads):
     for i, gi in enumerate(grads):
         if gi is None:
             continue
-        arr = gi._data
+        arr = gi._data if isinstance(gi, _fn._Tensor) else np.asarray(gi)
         if arr.dtype.kind in "fc" and np.isnan(arr).any():
             what = "nan"
             where = ""
@@ -272,7 +318,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
             for t in inputs:
                 g = captured.get(id(t))
                 if g is not None:
-                    t.grad = (g if create_graph else _own(g)) if t.grad is None else t.grad + g
+                    t.grad = (g if create_graph else _own(g._data)) if t.grad is None else t.grad + g
         else:
             _run(roots, grads, retain_graph, create_graph)
     except BaseException:

@@ -54,7 +54,7 @@ class Function:
         y = Cube.apply(x)
     """
     __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_out", "_out_vc", "_out_version",
-                 "_freed", "_pre_hooks", "_retain", "_trace", "_view_version", "__weakref__", "__dict__")
+                 "_freed", "_pre_hooks", "_retain", "_trace", "_view_version", "_shape", "__weakref__", "__dict__")
     is_view = False
 
     # ---------------------------------------------------------------- what backward rules read
@@ -94,6 +94,9 @@ class Function:
     @property
     def output(self):
         """The op's own output as a Tensor that belongs to this node (so it is differentiable again)."""
+        return _make(self._output_array(), True, self, self._out_vc)
+
+    def _output_array(self):
         if self._out is None:
             raise RuntimeError(_FREED if self._freed else f"{self.name()} did not save its output")
         if self._out_vc[0] != self._out_version:
@@ -101,16 +104,24 @@ class Function:
                 f"the output of {self.name()} (shape {self._out.shape}) was modified by an inplace operation "
                 f"after being saved for backward (version {self._out_vc[0]}, expected {self._out_version}). "
                 f"Hint: use the out-of-place op, or clone() the output before changing it.")
-        return _make(self._out, True, self, self._out_vc)
+        return self._out
 
     def mark_non_differentiable(self, *tensors):
-        pass  # outputs of integer dtype never require grad; float ones keep flowing zeros
+        """The output is not differentiable (an index, a mask computed in floats): it will not require grad
+        and backward will never be called for it, as PyTorch."""
+        self.__dict__["_non_differentiable"] = tensors
 
     def mark_dirty(self, *tensors):
-        pass
+        """forward modified these inputs in place (and returns one of them): their version counters are
+        bumped, so a backward that saved their old value fails loudly, as PyTorch."""
+        self.__dict__["_dirty"] = tensors
 
     def set_materialize_grads(self, value):
-        pass  # gradients are always materialised (zeros where an output did not contribute)
+        """``True`` (the default) is what chainrule does: backward always receives a gradient Tensor. With a
+        single output (chainrule's Functions return one Tensor), backward only runs when a gradient reached
+        it, so ``False`` changes nothing either - accepted for that reason."""
+        if not isinstance(value, bool):
+            raise TypeError(f"set_materialize_grads: expected a bool, got {type(value).__name__}")
 
     # ---------------------------------------------------------------- graph walking
     def name(self):
@@ -165,10 +176,19 @@ class Function:
                             f"Tensor (split a multi-output op into one Function per output)")
         if not _is_tensor(out):
             out = _tensor_factory(out)
+        extra = ctx.__dict__
+        if "_dirty" in extra:
+            for d in extra["_dirty"]:
+                if not any(d is a for a in args):
+                    raise RuntimeError(f"{cls.__name__}.forward: mark_dirty() was given a tensor that is not an "
+                                       f"input of forward; mark only the inputs you modified in place")
+                d._vc[0] += 1                    # saved old values of it are now stale: backward will say so
         if not (STATE.grad_enabled and any(needs)):
             return out
         if not out.dtype.is_floating_point:
             return out                           # integer outputs (indices, counts) carry no gradient
+        if any(out is n for n in extra.get("_non_differentiable", ())):
+            return out.detach() if out._requires_grad else out
         ctx._edges = tuple((a.grad_fn or a) if n else None for a, n in zip(args, needs))
         # what each input's gradient must look like: a user's backward is checked against it
         ctx._in_meta = tuple((a._data.shape, a._data.dtype) if n else None for a, n in zip(args, needs))
@@ -176,21 +196,24 @@ class Function:
             ctx._saved = tuple(_OUTPUT if s is out else s for s in ctx._saved)
         result = _make(out._data, True, ctx, out._vc)
         ctx._out, ctx._out_vc, ctx._out_version = out._data, out._vc, out._vc[0]
+        ctx._shape = out._data.shape
         if STATE.anomaly:
             ctx._trace = traceback.extract_stack()[:-1]
         return result
 
     def _call_backward(self, grad):
-        """Run the rule; always returns a tuple with one entry per edge."""
-        grads = type(self).backward(self, grad)
+        """Run the user's rule (always on Tensors); returns a tuple with one entry per edge, on the
+        carrier the engine uses (arrays at first order)."""
+        raw = not isinstance(grad, _Tensor)
+        grads = type(self).backward(self, _make(grad) if raw else grad)
         if not isinstance(grads, tuple):
             grads = (grads,)
         n = len(self._edges)
         if len(grads) < n:
             raise RuntimeError(f"{self.name()}: backward returned {len(grads)} gradients but forward took "
                                f"{n} inputs; return one gradient (or None) per forward argument")
-        return tuple(_check_grad(self, i, g, meta)
-                     for i, (g, meta) in enumerate(zip(grads[:n], self._in_meta)))
+        grads = tuple(_check_grad(self, i, g, meta) for i, (g, meta) in enumerate(zip(grads[:n], self._in_meta)))
+        return tuple(None if g is None else g._data for g in grads) if raw else grads
 
 
 def _check_grad(node, i, g, meta):
@@ -257,22 +280,33 @@ class Op(Function):
     save_inputs = False
     save_output = False
     is_view = False
+    # Transition flag: an op whose rule still needs Tensor carriers at first order sets it (its backward
+    # then runs as before, wrapped). tests/autograd/test_engine.py lists the ops that still do.
+    tensor_backward = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        if cls.__module__ in _TENSOR_BACKWARD_MODULES and "tensor_backward" not in cls.__dict__:
+            cls.tensor_backward = True
 
     @classmethod
     def apply(cls, *inputs, **params):
-        # The hottest path of chainrule: every op of every forward and backward pass comes through here.
+        # The hottest path of chainrule: every op of every forward pass comes through here.
         Tensor = _Tensor
         ctx = cls.__new__(cls)                  # its fields are filled only if the op is recorded
-        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
+        is_t = [isinstance(x, Tensor) for x in inputs]
         try:
-            out = cls.forward(ctx, *arrays, **params)
+            if True not in is_t:                # raw arrays in: a plain function call (backward rules)
+                out = cls.forward(ctx, *inputs, **params)
+                return np.asarray(out) if type(out) is not np.ndarray and isinstance(out, _SCALARS) else out
+            out = cls.forward(ctx, *[x._data if t else x for x, t in zip(inputs, is_t)], **params)
         except (ValueError, IndexError, TypeError) as exc:
             raise cls.explain_error(exc, inputs, params) from None
         if type(out) is not np.ndarray and isinstance(out, _SCALARS):
             out = np.asarray(out)               # NumPy returns scalars from 0-d ops; a Tensor holds arrays
-        vc = inputs[0]._vc if cls.is_view and np.may_share_memory(out, arrays[0]) else None
+        vc = inputs[0]._vc if cls.is_view and is_t[0] and np.may_share_memory(out, inputs[0]._data) else None
         if STATE.grad_enabled:
-            needs = tuple([isinstance(x, Tensor) and x._requires_grad for x in inputs])
+            needs = [t and x._requires_grad for x, t in zip(inputs, is_t)]
             if True in needs:
                 return cls._record(ctx, inputs, needs, out, vc)
         t = Tensor.__new__(Tensor)              # inlined _make(out): outputs of unrecorded ops
@@ -285,9 +319,10 @@ class Op(Function):
         if out.dtype.kind not in "fc":          # integer/bool outputs (x.long()) carry no gradient, as in
             return _make(out, False, None, vc)  # PyTorch and Function.apply
         ctx._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
-        ctx.needs_input_grad = needs
+        ctx.needs_input_grad = tuple(needs)
         ctx._out = ctx._out_vc = ctx._pre_hooks = ctx._retain = ctx._trace = None
         ctx._freed = False
+        ctx._shape = out.shape
         if cls.save_inputs:
             ctx._saved = inputs
             ctx._versions = tuple([x._vc[0] if isinstance(x, _Tensor) else None for x in inputs])
@@ -304,6 +339,20 @@ class Op(Function):
             ctx._trace = traceback.extract_stack()[:-2]
         return result
 
+    def saved_tensors_read(self, *reads):
+        """As ``Function.saved_tensors_read``, on the carrier of the running rule: arrays at first order."""
+        saved = Function.saved_tensors_read(self, *reads)
+        if STATE.grad_enabled or self.tensor_backward:
+            return saved
+        return tuple([x._data if isinstance(x, _Tensor) else x for x in saved])
+
+    @property
+    def output(self):
+        """The op's own output: an array at first order, a Tensor of this node under create_graph."""
+        if STATE.grad_enabled or self.tensor_backward:
+            return _make(self._output_array(), True, self, self._out_vc)
+        return self._output_array()
+
     def name(self):
         """PyTorch's name for this node (``MulBackward0``, ``AddmmBackward0``...): see ``names.py``."""
         named = self.__dict__.get("_name")          # set by ops built from others (mean: MeanBackward0)
@@ -319,7 +368,19 @@ class Op(Function):
         return op_error(cls.__name__.lower(), exc, inputs, params)
 
     def _call_backward(self, grad):
+        if self.tensor_backward and not isinstance(grad, _Tensor):
+            grads = type(self).backward(self, _make(grad))
+            return tuple([g._data if isinstance(g, _Tensor) else g for g in _as_tuple(grads)])
         return type(self).backward(self, grad)
+
+
+# Modules whose rules are not yet written for both carriers (being converted; see Op.tensor_backward).
+_TENSOR_BACKWARD_MODULES = {f"chainrule.ops.{m}" for m in (
+    "reduce", "normalization", "attention", "loss", "rnn", "conv", "pooling", "linear")}
+
+
+def _as_tuple(grads):
+    return grads if isinstance(grads, tuple) else (grads,)
 
 
 class _ViewState:

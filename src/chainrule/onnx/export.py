@@ -372,12 +372,25 @@ def _pad(g, s):
     return g.node("Pad", [g.value(x), g.const(np.array(pads, np.int64)), g.const(value, x._data.dtype)])
 
 
+def _log_base(base):
+    def conv(g, s):
+        x = s.inputs[0]
+        return g.node("Div", [g.node("Log", [g.value(x)]), g.const(np.log(base), x._data.dtype)])
+    return conv
+
+
+def _expm1(g, s):
+    x = s.inputs[0]
+    return g.node("Sub", [g.node("Exp", [g.value(x)]), g.const(1, x._data.dtype)])
+
+
 _CONVERTERS = {
     "Add": _binary("Add"), "Sub": _binary("Sub"), "Mul": _binary("Mul"), "Div": _binary("Div"),
     "Pow": _binary("Pow"), "Maximum": _binary("Max"), "Minimum": _binary("Min"), "Matmul": _binary("MatMul"),
     "Neg": _unary("Neg"), "Exp": _unary("Exp"), "Log": _unary("Log"), "Sqrt": _unary("Sqrt"),
     "Abs": _unary("Abs"), "Sign": _unary("Sign"), "Sin": _unary("Sin"), "Cos": _unary("Cos"),
     "Tanh": _unary("Tanh"), "Sigmoid": _unary("Sigmoid"), "Relu": _unary("Relu"), "Erf": _unary("Erf"),
+    "Tan": _unary("Tan"), "Log2": _log_base(2), "Log10": _log_base(10), "Expm1": _expm1,
     "Gelu": _gelu, "Silu": _silu, "LeakyRelu": _leaky_relu, "Elu": _elu, "Hardtanh": _clip, "Clamp": _clip,
     "Softplus": _softplus, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Linear": _linear, "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Cast": _cast,

@@ -48,6 +48,8 @@ def operands(a, b):
             return operands(as_tensor(a), b)
         b = _absorb(b, a)
         return _fit(b, a), b
+    if isinstance(a, (np.ndarray, np.generic)) or isinstance(b, (np.ndarray, np.generic)):
+        return a, b                  # raw arrays (a backward rule at first order): NumPy's promotion
     return as_tensor(a), as_tensor(b)
 
 
@@ -85,7 +87,40 @@ def _fit(t, scalar):
 
 
 def shape_of(x):
-    return x._data.shape if isinstance(x, Tensor) else ()
+    """The shape of a Tensor, an array or a number (``()``) - either carrier of a backward rule."""
+    return x._data.shape if isinstance(x, Tensor) else np.shape(x)
+
+
+def zeros_like(x):
+    """A constant zero of x's shape and dtype on x's carrier (recorded nowhere: nothing flows through it)."""
+    z = np.zeros_like(data_of(x))
+    return _make(z) if isinstance(x, Tensor) else z
+
+
+def is_number(x):
+    """A Python number or NumPy scalar (a saved input that was not an array or Tensor)."""
+    return isinstance(x, (_NUMBER, np.generic))
+
+
+def is_tensor(x):
+    return isinstance(x, Tensor)
+
+
+def data_of(x):
+    """The array under either carrier (a Tensor's data, or the array itself)."""
+    return x._data if isinstance(x, Tensor) else x
+
+
+def dtype_of(x):
+    """The NumPy dtype of a Tensor or an array."""
+    return x._data.dtype if isinstance(x, Tensor) else np.asarray(x).dtype
+
+
+def cast_to(x, np_dtype):
+    """``x`` in NumPy dtype ``np_dtype`` on its own carrier (a recorded cast for Tensors)."""
+    if isinstance(x, Tensor):
+        return x if x._data.dtype == np_dtype else x._cast(_dt.from_numpy_dtype(np.dtype(np_dtype)))
+    return x if x.dtype == np_dtype else x.astype(np_dtype)
 
 
 def norm_dim(dim, ndim, op="op"):

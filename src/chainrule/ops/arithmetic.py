@@ -10,7 +10,7 @@ import numpy as np
 from .. import dtypes as _dt
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
-from ._util import operands, shape_of, xp_of
+from ._util import cast_to, data_of, dtype_of, is_number, operands, shape_of, xp_of, zeros_like
 from .shape import sum_to
 
 
@@ -106,17 +106,17 @@ class Pow(Op):
         na, nb = ctx.needs_input_grad
         ga = gb = None
         if na:
-            if isinstance(b, Tensor):
+            if not is_number(b):
                 # masked where b == 0: there y = 1 is constant, but b * a**(b-1) = 0 * inf = nan at a == 0
                 ga = sum_to(where(b == 0, 0.0, g * b * a ** (b - 1)), shape_of(a))
             elif b == 0:
-                ga = _make(xp_of(g._data).zeros_like(g._data))   # y = 1: a constant zero (g * 0 is nan at g = inf)
+                ga = zeros_like(g)                   # y = 1: a constant zero (g * 0 is nan at g = inf)
             else:
                 ga = g * (b * a ** (b - 1))
         if nb:
-            from .unary import log
+            from .unary import log                   # unary builds on arithmetic: a cycle
             out = ctx.output
-            if isinstance(a, Tensor):
+            if not is_number(a):
                 # log of a "safe" base (1 where a == 0) so that no nan/inf enters the graph for create_graph;
                 # the two a == 0 cases are then filled in as constants: 0 for b >= 0, y * ln 0 = -inf for b < 0
                 a0 = a == 0
@@ -126,7 +126,7 @@ class Pow(Op):
                 safe = out * float(np.log(a))        # nan for a negative base, as ln(a) in PyTorch
             else:
                 # 0 ** b: ln 0 = -inf; y = 0 or 1 for b >= 0 (gradient 0, as PyTorch), y = inf for b < 0
-                safe = scale_by(out, np.where(b._data >= 0, 0.0, -np.inf).astype(out._data.dtype))
+                safe = scale_by(out, np.where(data_of(b) >= 0, 0.0, -np.inf).astype(dtype_of(out)))
             gb = sum_to(g * safe, shape_of(b))
         return ga, gb
 
@@ -152,7 +152,7 @@ class Cast(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (g._cast(_dt.from_numpy_dtype(ctx.src)),)
+        return (cast_to(g, ctx.src),)
 
 
 class Maximum(Op):
@@ -184,16 +184,16 @@ class Minimum(Op):
 
 
 def _split_by_winner(g, a, b, a_wins, needs):
-    tie = (a == b)._data
-    share_a = np.where(tie, 0.5, a_wins._data).astype(g._data.dtype)   # constant weights, 1 / 0.5 / 0
+    tie = data_of(a == b)
+    share_a = np.where(tie, 0.5, data_of(a_wins)).astype(data_of(g).dtype)   # constant weights, 1 / 0.5 / 0
     na, nb = needs
     return (sum_to(scale_by(g, share_a), shape_of(a)) if na else None,
             sum_to(scale_by(g, 1 - share_a), shape_of(b)) if nb else None)
 
 
 def scale_by(g, arr):
-    """g * arr for a constant array (a mask or weights): no promotion, no graph edge into ``arr``."""
-    return Mul.apply(g, _make(arr))
+    """g * arr for a constant array (a mask or weights, in g's dtype): no graph edge into ``arr``."""
+    return Mul.apply(g, arr)
 
 
 class Where(Op):
@@ -208,7 +208,7 @@ class Where(Op):
     @staticmethod
     def backward(ctx, g):
         na, nb = ctx.needs_input_grad
-        zero = np.zeros((), g._data.dtype)
+        zero = np.zeros((), dtype_of(g))
         return (sum_to(where(ctx.cond, g, zero), ctx.a_shape) if na else None,
                 sum_to(where(ctx.cond, zero, g), ctx.b_shape) if nb else None)
 
@@ -360,7 +360,7 @@ def minimum(a, b):
 def where(condition, input=None, other=None):
     """``where(cond, a, b)``: elements of ``a`` where ``cond`` is true, else of ``b``.
     ``where(cond)`` alone returns the indices of the true elements (as ``nonzero(as_tuple=True)``)."""
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = data_of(condition) if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
         from ._util import wrap
         return tuple(wrap(i) for i in np.nonzero(cond))
@@ -377,18 +377,18 @@ def clamp(x, min=None, max=None):
     if isinstance(min, Tensor) or isinstance(max, Tensor):      # tensor bounds take part in promotion
         dt = _dt.result_type(*(v for v in (x, min, max) if v is not None))
         x, min, max = (v._cast(dt) if isinstance(v, Tensor) else v for v in (x, min, max))
-    elif x._data.dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
+    elif data_of(x).dtype.kind != "f" and (isinstance(min, float) or isinstance(max, float)):
         x = x._cast(_dt.get_default_dtype())
     return Clamp.apply(x, min, max)
 
 
 def _is_bool(x):
-    return isinstance(x, Tensor) and x._data.dtype == np.bool_
+    return isinstance(x, Tensor) and data_of(x).dtype == np.bool_
 
 
 def _is_float(x):
-    return x._data.dtype.kind == "f" if isinstance(x, Tensor) else isinstance(x, float)
+    return data_of(x).dtype.kind == "f" if isinstance(x, Tensor) else isinstance(x, float)
 
 
 def _arr(x):
-    return x._data if isinstance(x, Tensor) else x
+    return data_of(x) if isinstance(x, Tensor) else x

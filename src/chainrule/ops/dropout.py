@@ -7,8 +7,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..errors import DTypeError, ShapeError
-from ..autograd.grad_mode import STATE
-from ..tensor import Tensor, _make
+from ..tensor import Tensor
 from ._util import dropout_keep_mask
 from .arithmetic import scale_by
 from .inplace import copy_
@@ -27,8 +26,6 @@ class Dropout(Op):
 
     @staticmethod
     def backward(ctx, g):
-        if not STATE.grad_enabled:
-            return (_make((g._data * ctx.scale).astype(g._data.dtype, copy=False)),)
         return (scale_by(g, ctx.scale),)
 
 

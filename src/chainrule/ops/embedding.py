@@ -7,6 +7,7 @@ from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
+from ._util import dtype_of
 from .arithmetic import scale_by
 
 __all__ = ["embedding"]
@@ -49,7 +50,7 @@ class EmbeddingBackward(Op):
     def backward(ctx, gg):
         out = Embedding.apply(gg, idx=ctx.idx, padding_idx=None, scale_grad_by_freq=False)
         if ctx.padding_idx is not None:
-            keep = (ctx.idx != ctx.padding_idx).astype(gg._data.dtype)[..., None]
+            keep = (ctx.idx != ctx.padding_idx).astype(dtype_of(gg))[..., None]
             out = scale_by(out, keep)
         return (out,)
 

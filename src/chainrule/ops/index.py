@@ -4,7 +4,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..tensor import Tensor
-from ._util import wrap
+from ._util import data_of, wrap
 
 
 def normalize_key(key):
@@ -16,7 +16,7 @@ def normalize_key(key):
 
 def _norm_one(k):
     if isinstance(k, Tensor):
-        return k._data if k._data.ndim else (k._data.item() if k._data.dtype.kind in "iub" else k._data)
+        return data_of(k) if data_of(k).ndim else (data_of(k).item() if data_of(k).dtype.kind in "iub" else data_of(k))
     if isinstance(k, list):
         return np.asarray(k) if k else np.zeros(0, np.int64)   # [] would be a float array to NumPy
     return k
@@ -96,7 +96,7 @@ class IndexPut(Op):
         nx, nv = ctx.needs_input_grad
         gx = gv = None
         if nx:
-            mask = np.ones(g._data.shape, dtype=bool)
+            mask = np.ones(data_of(g).shape, dtype=bool)
             mask[ctx.key] = False
             from .arithmetic import scale_by
             gx = scale_by(g, mask)
@@ -107,7 +107,7 @@ class IndexPut(Op):
 
 def getitem(x, key):
     key = normalize_key(key)
-    if isinstance(key, np.ndarray) and key.dtype == np.bool_ and key.shape != x._data.shape[:key.ndim]:
+    if isinstance(key, np.ndarray) and key.dtype == np.bool_ and key.shape != data_of(x).shape[:key.ndim]:
         raise IndexError(f"index: boolean mask of shape {key.shape} does not match the indexed tensor's shape "
                          f"{tuple(x.shape)} (a mask must have the shape of the leading dims it selects)")
     return Index.apply(x, key=key, basic=_is_basic(key))
@@ -118,15 +118,15 @@ def index_put(x, key, value):
     from ._util import as_tensor
     key = normalize_key(key)
     v = value if isinstance(value, Tensor) else as_tensor(value, dtype=x.dtype)
-    if v._data.dtype != x._data.dtype:
+    if data_of(v).dtype != data_of(x).dtype:
         v = v._cast(x.dtype)
     return IndexPut.apply(x, v, key=key)
 
 
 def index_select(x, dim, index):
     from ._util import norm_axis
-    d = norm_axis(dim, x._data.ndim, "index_select")
-    idx = index._data if isinstance(index, Tensor) else np.asarray(index)
+    d = norm_axis(dim, data_of(x).ndim, "index_select")
+    idx = data_of(index) if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
         raise IndexError(f"index_select: index must be 1-D, got shape {idx.shape}")
     return getitem(x, (slice(None),) * d + (idx.reshape(-1),))
@@ -135,28 +135,28 @@ def index_select(x, dim, index):
 def masked_fill(x, mask, value):
     """x with ``value`` wherever ``mask`` (broadcastable) is true; no gradient flows to the filled places."""
     from .arithmetic import where
-    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
+    m = data_of(mask) if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
     if isinstance(value, Tensor):
         value = value.item() if not value._requires_grad else value
     if not isinstance(value, Tensor):
-        value = np.asarray(value, dtype=x._data.dtype)
+        value = np.asarray(value, dtype=data_of(x).dtype)
         from ..tensor import _make
         value = _make(value)
     return where(m, value, x)
 
 
 def nonzero(x, as_tuple=False):
-    idx = np.nonzero(x._data)
+    idx = np.nonzero(data_of(x))
     if as_tuple:
         return tuple(wrap(i.astype(np.int64)) for i in idx)
     return wrap(np.stack(idx, axis=1).astype(np.int64) if idx else np.zeros((0, 0), np.int64))
 
 
 def masked_select(x, mask):
-    m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
-    m = np.broadcast_to(m, x._data.shape)
+    m = data_of(mask) if isinstance(mask, Tensor) else np.asarray(mask)
+    m = np.broadcast_to(m, data_of(x).shape)
     return getitem(x, m)
 
 

@@ -4,10 +4,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
-from ..tensor import _make
-from ._util import as_tensor
+from ..tensor import Tensor, _make
+from ._util import as_tensor, data_of
 from .shape import mT, reshape, sum_to, unsqueeze
 
 
@@ -23,11 +22,9 @@ class Matmul(Op):
     def backward(ctx, g):
         a, b = ctx.saved_tensors
         na, nb = ctx.needs_input_grad
-        a_shape, b_shape = a._data.shape, b._data.shape
-        if len(a_shape) == 2 and len(b_shape) == 2 and not STATE.grad_enabled:
-            # raw-array fast path for the common 2-D case when no graph is recorded: two GEMMs, no op nodes
-            ga_, a_, b_ = g._data, a._data, b._data
-            return (_make(ga_ @ b_.T) if na else None), (_make(a_.T @ ga_) if nb else None)
+        a_shape, b_shape = data_of(a).shape, data_of(b).shape
+        if len(a_shape) == 2 and len(b_shape) == 2:     # the common case: two GEMMs (.T: either carrier)
+            return (g @ b.T if na else None), (a.T @ g if nb else None)
         if len(a_shape) == 1 and len(b_shape) == 1:     # dot product: g is a scalar
             return (g * b if na else None), (g * a if nb else None)
         if len(a_shape) == 1:          # (k,) @ (..., k, m): treat a as (1, k); g gains that row back
@@ -39,10 +36,10 @@ class Matmul(Op):
         ga = gb = None
         if na:
             ga = g @ mT(b)
-            ga = reshape(sum_to(ga, a._data.shape), a_shape) if ga._data.shape != a_shape else ga
+            ga = reshape(sum_to(ga, data_of(a).shape), a_shape) if data_of(ga).shape != a_shape else ga
         if nb:
             gb = mT(a) @ g
-            gb = reshape(sum_to(gb, b._data.shape), b_shape) if gb._data.shape != b_shape else gb
+            gb = reshape(sum_to(gb, data_of(b).shape), b_shape) if data_of(gb).shape != b_shape else gb
         return ga, gb
 
     @classmethod
@@ -63,7 +60,7 @@ class Matmul(Op):
 
 def matmul(a, b):
     a, b = as_tensor(a), as_tensor(b)
-    if a._data.dtype != b._data.dtype:
+    if data_of(a).dtype != data_of(b).dtype:
         dt = _dt.result_type(a, b)
         a, b = a._cast(dt), b._cast(dt)
     return Matmul.apply(a, b)
@@ -145,8 +142,10 @@ def einsum(equation, *operands):
     one dtype first, as for every other binary op."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
         operands = tuple(operands[0])
+    if not any(isinstance(o, Tensor) for o in operands) and all(isinstance(o, np.ndarray) for o in operands):
+        return Einsum.apply(*operands, equation=equation)      # raw arrays (a backward rule at first order)
     xs = [as_tensor(o) for o in operands]
-    if len({x._data.dtype for x in xs}) > 1:
+    if len({data_of(x).dtype for x in xs}) > 1:
         dt = _dt.result_type(*xs)
         xs = [x._cast(dt) for x in xs]
     return Einsum.apply(*xs, equation=equation)
@@ -185,7 +184,7 @@ class Einsum(Op):
             if not need:
                 grads.append(None)
                 continue
-            sub_i, shape_i, dtype = ctx.lhs[i], xs[i]._data.shape, xs[i]._data.dtype
+            sub_i, shape_i, dtype = ctx.lhs[i], data_of(xs[i]).shape, data_of(xs[i]).dtype
             others = [j for j in range(len(xs)) if j != i]
             terms, ops = [ctx.out] + [ctx.lhs[j] for j in others], [g] + [xs[j] for j in others]
             present = set("".join(terms))
@@ -194,12 +193,12 @@ class Einsum(Op):
                 if c in target:                      # repeated: a fresh letter, tied to c by the identity
                     f = next(fresh)
                     terms.append(c + f)
-                    ops.append(as_tensor(np.eye(shape_i[pos], dtype=dtype)))
+                    ops.append(np.eye(shape_i[pos], dtype=dtype))
                     target += f
                     continue
                 if c not in present:                 # summed away in the forward: broadcast back
                     terms.append(c)
-                    ops.append(as_tensor(np.ones(shape_i[pos], dtype)))
+                    ops.append(np.ones(shape_i[pos], dtype))
                     present.add(c)
                 target += c
             grads.append(einsum(",".join(terms) + "->" + target, *ops))

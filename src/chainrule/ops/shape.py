@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..autograd.function import Op
-from ._util import norm_axis, norm_dim
+from ._util import data_of, norm_axis, norm_dim
 
 
 class Reshape(Op):
@@ -104,8 +104,8 @@ class Repeat(Op):
         split = []                                  # (r0, s0, r1, s1, ...): copy index next to position
         for r, s in zip(ctx.reps, shape):
             split += [r, s]
-        summed = g.reshape(split).sum(dim=tuple(range(0, 2 * len(shape), 2)))
-        return (summed.reshape(ctx.in_shape),)
+        kept = [1 if i % 2 == 0 else n for i, n in enumerate(split)]    # the copy dims summed away
+        return (reshape(sum_to(reshape(g, split), kept), ctx.in_shape),)
 
 
 class Flip(Op):
@@ -172,7 +172,7 @@ def _shape_arg(shape):
 
 def reshape(x, *shape):
     shape = _shape_arg(shape)
-    if shape == x._data.shape:
+    if shape == data_of(x).shape:
         return x
     return Reshape.apply(x, shape=shape)
 
@@ -182,8 +182,8 @@ def view(x, *shape):
     other), so a shape that the strides cannot express raises, as in PyTorch, instead of a silent copy."""
     shape = _shape_arg(shape)
     out = reshape(x, shape)
-    if out is not x and x._data.size and not np.may_share_memory(out._data, x._data):   # it was copied
-        strides = tuple(s // x._data.itemsize for s in x._data.strides)
+    if out is not x and data_of(x).size and not np.may_share_memory(data_of(out), data_of(x)):   # it was copied
+        strides = tuple(s // data_of(x).itemsize for s in data_of(x).strides)
         raise RuntimeError(f"view: size {tuple(shape)} is not compatible with the input's size "
                            f"{tuple(x.shape)} and strides {strides} (at least one dimension spans across "
                            f"two contiguous subspaces): a view cannot share its memory. Fix: use "
@@ -196,18 +196,18 @@ def view_as(x, other):
 
 
 def flatten(x, start_dim=0, end_dim=-1):
-    nd = x._data.ndim
+    nd = data_of(x).ndim
     if nd == 0:
         return reshape(x, 1)
     s, e = norm_axis(start_dim, nd, "flatten"), norm_axis(end_dim, nd, "flatten")
     if s > e:
         raise ValueError(f"flatten: start_dim ({start_dim}) must come before end_dim ({end_dim})")
-    shape = x._data.shape
+    shape = data_of(x).shape
     return reshape(x, shape[:s] + (-1 if 0 not in shape[s:e + 1] else 0,) + shape[e + 1:])
 
 
 def unflatten(x, dim, sizes):
-    shape = x._data.shape
+    shape = data_of(x).shape
     d = norm_axis(dim, len(shape), "unflatten")
     sizes = tuple(int(s) for s in sizes)
     known = int(np.prod([s for s in sizes if s != -1]))
@@ -218,7 +218,7 @@ def unflatten(x, dim, sizes):
 
 
 def squeeze(x, dim=None):
-    shape = x._data.shape
+    shape = data_of(x).shape
     if dim is None:
         return reshape(x, tuple(s for s in shape if s != 1))
     dims = norm_dim(dim, len(shape), "squeeze")
@@ -226,14 +226,14 @@ def squeeze(x, dim=None):
 
 
 def unsqueeze(x, dim):
-    shape = x._data.shape
+    shape = data_of(x).shape
     d = norm_axis(dim, len(shape) + 1, "unsqueeze")
     return reshape(x, shape[:d] + (1,) + shape[d:])
 
 
 def permute(x, *dims):
     dims = _shape_arg(dims)
-    nd = x._data.ndim
+    nd = data_of(x).ndim
     if len(dims) != nd:
         raise ShapeError(f"permute: number of dims {len(dims)} doesn't match the tensor's {nd} dimensions "
                          f"(shape {tuple(x.shape)})")
@@ -246,7 +246,7 @@ def permute(x, *dims):
 
 
 def transpose(x, dim0, dim1):
-    nd = x._data.ndim
+    nd = data_of(x).ndim
     if nd < 2 and dim0 in (0, -1) and dim1 in (0, -1):
         return x
     d0, d1 = norm_axis(dim0, nd, "transpose"), norm_axis(dim1, nd, "transpose")
@@ -259,23 +259,23 @@ swapaxes = transpose
 
 
 def t(x):
-    if x._data.ndim > 2:
+    if data_of(x).ndim > 2:
         raise ValueError(f"t() expects a tensor with <= 2 dimensions, got shape {tuple(x.shape)}")
-    return transpose(x, 0, -1) if x._data.ndim == 2 else x
+    return transpose(x, 0, -1) if data_of(x).ndim == 2 else x
 
 
 def T(x):
-    return permute(x, tuple(range(x._data.ndim - 1, -1, -1)))
+    return permute(x, tuple(range(data_of(x).ndim - 1, -1, -1)))
 
 
 def mT(x):
-    if x._data.ndim < 2:
+    if data_of(x).ndim < 2:
         raise ValueError(f"mT: tensor must have at least 2 dimensions, got shape {tuple(x.shape)}")
     return transpose(x, -2, -1)
 
 
 def movedim(x, source, destination):
-    nd = x._data.ndim
+    nd = data_of(x).ndim
     src = [norm_axis(s, nd, "movedim") for s in ((source,) if isinstance(source, int) else source)]
     dst = [norm_axis(d, nd, "movedim") for d in ((destination,) if isinstance(destination, int) else destination)]
     if len(src) != len(dst) or len(set(src)) != len(src) or len(set(dst)) != len(dst):
@@ -291,7 +291,7 @@ def movedim(x, source, destination):
 
 def expand(x, *sizes):
     sizes = _shape_arg(sizes)
-    shape = x._data.shape
+    shape = data_of(x).shape
     lead = len(sizes) - len(shape)
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
@@ -319,7 +319,7 @@ def broadcast_tensors(*tensors):
 
 def sum_to(g, shape):
     """Sum ``g`` down to ``shape`` (undo broadcasting); a no-op when the shapes already agree."""
-    if g._data.shape == tuple(shape):
+    if data_of(g).shape == tuple(shape):
         return g
     return SumTo.apply(g, shape=tuple(shape))
 
@@ -330,15 +330,15 @@ def repeat(x, *reps):
 
 def tile(x, dims):
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    if len(dims) < x._data.ndim:
-        dims = (1,) * (x._data.ndim - len(dims)) + dims
+    if len(dims) < data_of(x).ndim:
+        dims = (1,) * (data_of(x).ndim - len(dims)) + dims
     return repeat(x, dims)
 
 
 def flip(x, *dims):
     dims = _shape_arg(dims)
-    dims = norm_dim(dims, x._data.ndim, "flip")
-    return Flip.apply(x, dims=dims if x._data.ndim else ())     # dim 0 of a 0-d tensor: nothing to reverse
+    dims = norm_dim(dims, data_of(x).ndim, "flip")
+    return Flip.apply(x, dims=dims if data_of(x).ndim else ())     # dim 0 of a 0-d tensor: nothing to reverse
 
 
 def cat(tensors, dim=0):
@@ -346,14 +346,14 @@ def cat(tensors, dim=0):
     if not tensors:
         raise ValueError("cat: expected a non-empty list of Tensors")
     first = tensors[0]
-    if any(t._data.dtype != first._data.dtype for t in tensors):
+    if any(data_of(t).dtype != data_of(first).dtype for t in tensors):
         from .. import dtypes as _dt
         dt = _dt.result_type(*tensors)
         tensors = [t._cast(dt) for t in tensors]
-    nd = first._data.ndim
+    nd = data_of(first).ndim
     if nd == 0:
         raise ShapeError("cat: zero-dimensional tensor cannot be concatenated; use stack")
-    if any(t._data.ndim != nd for t in tensors):
+    if any(data_of(t).ndim != nd for t in tensors):
         shapes = ", ".join(str(tuple(t.shape)) for t in tensors)
         raise ShapeError(f"cat: tensors must have the same number of dimensions; got shapes {shapes}")
     return Cat.apply(*tensors, dim=norm_axis(dim, nd, "cat"))
@@ -370,29 +370,29 @@ def stack(tensors, dim=0):
     if len(shapes) > 1:
         raise ShapeError(f"stack: expects each tensor to be equal size, got shapes "
                          f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
-    d = norm_axis(dim, tensors[0]._data.ndim + 1, "stack")
+    d = norm_axis(dim, data_of(tensors[0]).ndim + 1, "stack")
     return cat([unsqueeze(t, d) for t in tensors], dim=d)
 
 
 def hstack(tensors):
     tensors = list(tensors)
-    return cat(tensors, 0 if tensors[0]._data.ndim == 1 else 1)
+    return cat(tensors, 0 if data_of(tensors[0]).ndim == 1 else 1)
 
 
 def vstack(tensors):
-    return cat([t if t._data.ndim > 1 else reshape(t, 1, -1) for t in tensors], 0)
+    return cat([t if data_of(t).ndim > 1 else reshape(t, 1, -1) for t in tensors], 0)
 
 
 def _need_dims(x, op):
-    if x._data.ndim == 0:
+    if data_of(x).ndim == 0:
         raise IndexError(f"{op}: expects a tensor with at least one dimension, got a 0-d tensor; "
                          f"use x.reshape(1) first")
 
 
 def narrow(x, dim, start, length):
     _need_dims(x, "narrow")
-    d = norm_axis(dim, x._data.ndim, "narrow")
-    n = x._data.shape[d]
+    d = norm_axis(dim, data_of(x).ndim, "narrow")
+    n = data_of(x).shape[d]
     # checked here: a plain slice would wrap a negative start to the wrong end and clip silently
     if not -n <= start <= n:
         raise IndexError(f"narrow: start ({start}) is out of range for dimension {dim} of size {n} "
@@ -406,8 +406,8 @@ def narrow(x, dim, start, length):
 
 def split(x, split_size_or_sections, dim=0):
     _need_dims(x, "split")
-    d = norm_axis(dim, x._data.ndim, "split")
-    n = x._data.shape[d]
+    d = norm_axis(dim, data_of(x).ndim, "split")
+    n = data_of(x).shape[d]
     if isinstance(split_size_or_sections, int):
         size = split_size_or_sections
         if size <= 0:
@@ -428,29 +428,29 @@ def chunk(x, chunks, dim=0):
     if chunks <= 0:
         raise ValueError(f"chunk: the number of chunks must be greater than 0, got {chunks}")
     _need_dims(x, "chunk")
-    n = x._data.shape[norm_axis(dim, x._data.ndim, "chunk")]
+    n = data_of(x).shape[norm_axis(dim, data_of(x).ndim, "chunk")]
     size = max(1, -(-n // chunks))
     return split(x, size, dim)
 
 
 def unbind(x, dim=0):
     _need_dims(x, "unbind")
-    d = norm_axis(dim, x._data.ndim, "unbind")
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(x._data.shape[d]))
+    d = norm_axis(dim, data_of(x).ndim, "unbind")
+    return tuple(x[(slice(None),) * d + (i,)] for i in range(data_of(x).shape[d]))
 
 
 def pad(x, pad, mode="constant", value=0.0):
     """PyTorch's ``F.pad``: ``pad`` lists (left, right) widths starting from the last dimension.
     Negative widths crop. Modes: constant, reflect, replicate, circular."""
     pad = tuple(int(p) for p in pad)
-    nd = x._data.ndim
+    nd = data_of(x).ndim
     if len(pad) % 2 or len(pad) // 2 > nd:
         raise ValueError(f"pad: padding length must be even and cover at most {nd} dims, got {pad}")
     widths = [(0, 0)] * nd
     for i in range(len(pad) // 2):
         widths[nd - 1 - i] = (pad[2 * i], pad[2 * i + 1])
     if any(lo < 0 or hi < 0 for lo, hi in widths):       # crop first, then pad the rest
-        crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(x._data.shape, widths))
+        crop = tuple(slice(max(-lo, 0), s - max(-hi, 0)) for s, (lo, hi) in zip(data_of(x).shape, widths))
         x = x[crop]
         widths = [(max(lo, 0), max(hi, 0)) for lo, hi in widths]
     if mode == "constant":
@@ -463,7 +463,7 @@ def pad(x, pad, mode="constant", value=0.0):
     out = x
     for axis, (lo, hi) in enumerate(widths):
         if lo or hi:
-            n = out._data.shape[axis]
+            n = data_of(out).shape[axis]
             if mode == "reflect" and (lo >= n or hi >= n):
                 raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the dimension size {n}")
             idx = np.pad(np.arange(n), (lo, hi), mode=np_mode)

@@ -8,7 +8,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..errors import ShapeError
-from ._util import norm_axis, wrap
+from ._util import data_of, norm_axis, wrap
 from .reduce import Gather, MinMaxResult
 
 __all__ = ["tril", "triu", "sort", "argsort", "topk", "SortResult"]
@@ -92,7 +92,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     if input.ndim == 0:
         return SortResult((input.clone(), wrap(np.zeros((), np.int64))))
     d = norm_axis(dim, input.ndim, "sort")
-    idx = _order(input._data, d, descending)
+    idx = _order(data_of(input), d, descending)
     result = SortResult((_picked(input, idx, d, "SortBackward0"), wrap(idx.astype(np.int64, copy=False))))
     if out is not None:
         from ._out import write_out
@@ -107,14 +107,14 @@ def argsort(input, dim=-1, descending=False, stable=False):
     if input.ndim == 0:
         return wrap(np.zeros((), np.int64))
     d = norm_axis(dim, input.ndim, "argsort")
-    return wrap(_order(input._data, d, descending).astype(np.int64, copy=False))
+    return wrap(_order(data_of(input), d, descending).astype(np.int64, copy=False))
 
 
 def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     """(values, indices) of the ``k`` largest (or smallest) elements along ``dim``, largest first.
     Ties go to the lower index. dL/dx: gradient back to the picked elements."""
     d = norm_axis(dim, input.ndim, "topk") if input.ndim else 0
-    n = input._data.shape[d] if input.ndim else 1
+    n = data_of(input).shape[d] if input.ndim else 1
     k = int(k)
     if not 0 <= k <= n:
         raise IndexError(f"topk: k ({k}) is out of range for dimension {dim} of size {n} (input shape "
@@ -122,7 +122,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     if input.ndim == 0:
         return SortResult((input.clone(), wrap(np.zeros((), np.int64))))
     # a full stable sort, cut at k: ties resolve exactly as sort() would (lower index first)
-    idx = np.take(_order(input._data, d, largest), np.arange(k), axis=d)
+    idx = np.take(_order(data_of(input), d, largest), np.arange(k), axis=d)
     idx = idx.astype(np.int64, copy=False)
     result = SortResult((_picked(input, idx, d, "TopkBackward0"), wrap(np.ascontiguousarray(idx))))
     if out is not None:

@@ -7,9 +7,8 @@ import math
 import numpy as np
 
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..tensor import _make
-from ._util import sigmoid_array, xp_of
+from ._util import data_of, sigmoid_array, xp_of, zeros_like
 from .arithmetic import scale_by, where
 
 
@@ -110,7 +109,62 @@ class Step(Op):
 
 def zeros_grad(g):
     """A zero gradient shaped like ``g``: a constant, not ``g * 0`` (which is nan where g is inf or nan)."""
-    return _make(xp_of(g._data).zeros_like(g._data))
+    return zeros_like(g)
+
+
+class Expm1(Op):
+    """y = e^x - 1, exact near 0 (exp(x) - 1 loses every digit below 1e-16);   dL/dx = g (y + 1)"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).expm1(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        return (g * (ctx.output + 1),)
+
+
+class Log2(Op):
+    """y = log2 x (exact at powers of two);   dL/dx = g / (x ln 2)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).log2(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g / (x * math.log(2)),)
+
+
+class Log10(Op):
+    """y = log10 x (exact at powers of ten);   dL/dx = g / (x ln 10)"""
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).log10(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        x, = ctx.saved_tensors
+        return (g / (x * math.log(10)),)
+
+
+class Tan(Op):
+    """y = tan x;   dL/dx = g (1 + y²)"""
+    save_output = True
+
+    @staticmethod
+    def forward(ctx, x):
+        return xp_of(x).tan(x)
+
+    @staticmethod
+    def backward(ctx, g):
+        y = ctx.output
+        return (g * (1 + y * y),)
 
 
 class Sin(Op):
@@ -179,7 +233,7 @@ class Relu(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (scale_by(g, ~(ctx.output._data <= 0)),)
+        return (scale_by(g, ~(data_of(ctx.output) <= 0)),)
 
 
 class LeakyRelu(Op):
@@ -264,25 +318,40 @@ class Gelu(Op):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        if ctx.approximate != "tanh" and not STATE.grad_enabled:
-            # raw-array fast path (no graph recorded): g (Φ(x) + x φ(x)) with the forward's Φ(x)
-            xa = x._data
-            d = np.square(xa, out=np.empty_like(xa))                 # (an array even for 0-d x)
-            d *= xa.dtype.type(-0.5)
-            xp_of(xa).exp(d, out=d)
-            d *= xa.dtype.type(1 / math.sqrt(2 * math.pi))
-            d *= xa
-            d += ctx.cdf
-            d *= g._data
-            return (_make(d),)
         if ctx.approximate == "tanh":
             k = math.sqrt(2 / math.pi)
             th = tanh(k * (x + 0.044715 * x * x * x))
             d = 0.5 * (1 + th) + 0.5 * x * (1 - th * th) * (k * (1 + 3 * 0.044715 * x * x))
             return (g * d,)
-        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))
+        return (GeluGrad.apply(g, x, cdf=ctx.cdf),)
+
+
+class GeluGrad(Op):
+    """The exact GELU's backward as an op (Chainer's pattern: one fused pass at first order, and its own
+    rule gives the second order).  y = g (Φ(x) + x φ(x)),  φ(x) = e^(-x²/2) / √(2π);
+    dL/dg = gy (Φ(x) + x φ(x)),   dL/dx = gy g φ(x) (2 - x²)"""
+    __slots__ = ()
+    save_inputs = True
+
+    @staticmethod
+    def forward(ctx, g, x, cdf):
+        d = np.square(x, out=np.empty_like(x))                 # (an array even for 0-d x)
+        d *= x.dtype.type(-0.5)
+        xp_of(x).exp(d, out=d)
+        d *= x.dtype.type(1 / math.sqrt(2 * math.pi))
+        d *= x
+        d += cdf
+        d *= g
+        return d
+
+    @staticmethod
+    def backward(ctx, gy):
+        g, x = ctx.saved_tensors
+        ng, nx = ctx.needs_input_grad
         pdf = exp(-0.5 * x * x) * (1 / math.sqrt(2 * math.pi))
-        return (g * (cdf + x * pdf),)
+        cdf = 0.5 * (1 + erf(x * (1 / math.sqrt(2))))      # recomputed: its own derivative counts at 3rd order
+        return (gy * (cdf + x * pdf) if ng else None,
+                gy * g * pdf * (2 - x * x) if nx else None)
 
 
 class Silu(Op):
@@ -316,7 +385,7 @@ class Softplus(Op):
     def backward(ctx, g):
         x, = ctx.saved_tensors
         bx = x * ctx.beta
-        return (where(bx._data > ctx.threshold, g, g * sigmoid(bx)),)
+        return (where(data_of(bx) > ctx.threshold, g, g * sigmoid(bx)),)
 
 
 # ---------------------------------------------------------------------- erf without SciPy
@@ -415,13 +484,13 @@ def _exp_sq(y):
 # ---------------------------------------------------------------------- public functions
 def _floatify(x):
     from .. import dtypes as _dt
-    return x if x._data.dtype.kind == "f" else x._cast(_dt.get_default_dtype())
+    return x if data_of(x).dtype.kind == "f" else x._cast(_dt.get_default_dtype())
 
 
 def _float_only(x, op):
     """Activations with a non-integer parameter or result (leaky_relu, elu, gelu, silu, softplus) reject
     integer tensors, as PyTorch does, instead of silently truncating their results to integers."""
-    if x._data.dtype.kind != "f":
+    if data_of(x).dtype.kind != "f":
         from ..errors import DTypeError
         raise DTypeError(f"{op}: expected a floating-point tensor, got {x.dtype} of shape {tuple(x.shape)}. "
                          f"Fix: convert it first, e.g. {op}(x.float()).")
@@ -441,15 +510,15 @@ def log1p(x):
 
 
 def log2(x):
-    return log(x) * (1 / math.log(2))
+    return Log2.apply(_floatify(x))
 
 
 def log10(x):
-    return log(x) * (1 / math.log(10))
+    return Log10.apply(_floatify(x))
 
 
 def expm1(x):
-    return exp(x) - 1
+    return Expm1.apply(_floatify(x))
 
 
 def sqrt(x):
@@ -485,7 +554,7 @@ def cos(x):
 
 
 def tan(x):
-    return sin(x) / cos(x)
+    return Tan.apply(_floatify(x))
 
 
 def tanh(x):
@@ -553,14 +622,14 @@ def _no_grad_unary(x, fn):
 
 def isnan(x):
     from ._util import wrap
-    return wrap(np.isnan(x._data))
+    return wrap(np.isnan(data_of(x)))
 
 
 def isinf(x):
     from ._util import wrap
-    return wrap(np.isinf(x._data))
+    return wrap(np.isinf(data_of(x)))
 
 
 def isfinite(x):
     from ._util import wrap
-    return wrap(np.isfinite(x._data))
+    return wrap(np.isfinite(data_of(x)))
