@@ -63,3 +63,11 @@ def test_lazy_attribute_error_names_the_module():
         assert "chainrule" in str(e) and "no_such_thing" in str(e)
     else:
         raise AssertionError("expected AttributeError")
+
+
+def test_autograd_functional_is_lazy_and_gradcheck_stays_the_function():
+    got = run_fresh("import sys, json, chainrule as cr\n"
+                    "lazy = 'chainrule.autograd.functional' in sys.modules\n"
+                    "import chainrule.autograd.gradcheck\n"
+                    "print(json.dumps([lazy, callable(cr.autograd.gradcheck), cr.autograd.functional.jacobian.__name__]))")
+    assert got == [False, True, "jacobian"]
