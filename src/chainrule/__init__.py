@@ -4,7 +4,10 @@
     x = cr.randn(3, requires_grad=True)
     (x ** 2).sum().backward()       # x.grad == 2 x
 """
+import builtins as _builtins
 import warnings as _warnings
+
+import numpy as _np
 
 # NumPy reports log(0), 0/0 ... as RuntimeWarnings; PyTorch returns -inf/nan silently, so do we - for
 # warnings raised from chainrule's own op code only (a filter costs nothing on the normal path).
@@ -14,7 +17,7 @@ from . import _allocator  # noqa: E402
 
 _allocator.tune()
 
-from .dtypes import (bfloat16, bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
+from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
                      int8, int16,
                      int32, int64, set_default_dtype, uint8, promote_types, result_type as _result_type)
 from .tensor import Size, Tensor  # noqa: E402
@@ -46,16 +49,22 @@ from .backends import get_float32_matmul_precision, set_float32_matmul_precision
 from .compile import compile  # noqa: E402,F401
 from .threads import get_num_threads, set_num_threads  # noqa: E402,F401
 from .dtypes import finfo, iinfo  # noqa: E402,F401
+from .printing import set_printoptions  # noqa: E402,F401
 from .autograd.names import named as _named  # noqa: E402
 t, transpose, swapaxes = (_named(t, "TBackward0"), _named(transpose, "TransposeBackward0"),
                           _named(swapaxes, "TransposeBackward0"))
-from . import autograd, nn, optim, utils  # noqa: E402
-from . import datasets  # noqa: E402,F401  (cr.datasets; cr.utils.data comes with utils)
-from . import train  # noqa: E402,F401  (cr.train: Trainer, fit, callbacks, metrics)
-from .serialization import load, save  # noqa: E402
-from . import amp, backends, onnx, serialization  # noqa: E402,F401
-from .amp import autocast  # noqa: E402,F401
-from .nn import functional as _functional  # noqa: E402,F401
+from . import autograd  # noqa: E402,F401
+from ._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+
+# Loaded on first use (``chainrule.nn.Linear``, ``chainrule.save``...): ``import chainrule`` stays close to the
+# cost of ``import numpy``. tests/test_lazy_import.py checks none of these loads at import.
+__getattr__, __dir__ = _lazy_attributes(__name__, {
+    "nn": ".nn", "optim": ".optim", "utils": ".utils", "datasets": ".datasets", "train": ".train",
+    "serialization": ".serialization", "save": ".serialization:save", "load": ".serialization:load",
+    "amp": ".amp", "autocast": ".amp:autocast", "onnx": ".onnx", "insight": ".insight",
+    "distributed": ".distributed", "recipe": ".recipe",
+    "bfloat16": ".dtypes:bfloat16",                       # ml_dtypes costs more than NumPy to import
+})
 
 float = float32
 double = float64
@@ -82,9 +91,7 @@ def is_floating_point(x):
 
 
 def broadcast_shapes(*shapes):
-    import builtins
-    import numpy as _np
-    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, builtins.int) else tuple(s) for s in shapes]))
+    return Size(_np.broadcast_shapes(*[(s,) if isinstance(s, _builtins.int) else tuple(s) for s in shapes]))
 
 
 def numel(x):
@@ -98,11 +105,5 @@ def clone(x):
 def detach(x):
     return x.detach()
 
-
-def set_printoptions(precision=None, threshold=None, edgeitems=None, linewidth=None, sci_mode=None):
-    import numpy as _np
-    kwargs = {k: v for k, v in dict(precision=precision, threshold=threshold, edgeitems=edgeitems,
-                                     linewidth=linewidth).items() if v is not None}
-    _np.set_printoptions(**kwargs)
 
 __version__ = "0.1.0"

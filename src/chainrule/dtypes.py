@@ -62,13 +62,40 @@ def _bfloat16():
     return dtype("bfloat16", ml_dtypes.bfloat16, 2)
 
 
-bfloat16 = _bfloat16()
-_ALL = (float16, float32, float64, uint8, int8, int16, int32, int64, bool_) + \
-    ((bfloat16,) if type(bfloat16) is dtype else ())
-_FROM_NP = {d.np: d for d in _ALL}
+class _FromNumPy(dict):
+    """NumPy dtype -> chainrule dtype; bfloat16 joins on first sight (ml_dtypes is slow to import)."""
+
+    def __missing__(self, np_dtype):
+        if getattr(np_dtype, "name", None) == "bfloat16" and type(_load_bfloat16()) is dtype:
+            return self[np_dtype]
+        raise KeyError(np_dtype)
+
+
+_ALL = [float16, float32, float64, uint8, int8, int16, int32, int64, bool_]
+_FROM_NP = _FromNumPy({d.np: d for d in _ALL})
 _ALIASES = {"float": float32, "double": float64, "half": float16, "long": int64, "int": int32,
             "short": int16, "bool": bool_, "float16": float16, "float32": float32, "float64": float64,
-            "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64, "bfloat16": bfloat16}
+            "uint8": uint8, "int8": int8, "int16": int16, "int32": int32, "int64": int64}
+
+
+def _load_bfloat16():
+    """``chainrule.bfloat16``, made on first use: importing ml_dtypes costs more than importing NumPy."""
+    bf16 = globals().get("bfloat16")
+    if bf16 is None:
+        bf16 = globals()["bfloat16"] = _bfloat16()
+        _ALIASES["bfloat16"] = bf16
+        if type(bf16) is dtype:
+            _ALL.append(bf16)
+            _FROM_NP[bf16.np] = bf16
+    return bf16
+
+
+def __getattr__(name):
+    if name == "bfloat16":
+        return _load_bfloat16()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
 _PY_TYPES = {float: float64, int: int64, bool: bool_}   # what a Python type names when passed as a dtype
 
 _default_float = float32
@@ -91,8 +118,12 @@ def as_dtype(d):
     """Accept a chainrule dtype, a NumPy dtype/type, a Python type or a name; return the chainrule dtype."""
     if type(d) is dtype:
         return d
-    if type(d) is _MissingDtype or isinstance(d, str) and d == "bfloat16" and type(bfloat16) is _MissingDtype:
-        raise bfloat16.error()
+    if isinstance(d, str) and d == "bfloat16":
+        d = _load_bfloat16()
+    if type(d) is _MissingDtype:
+        raise d.error()
+    if type(d) is dtype:
+        return d
     if isinstance(d, str):
         if d in _ALIASES:
             return _ALIASES[d]
@@ -122,7 +153,7 @@ def promote_types(a, b):
         return a if a._category > b._category else b
     if {a, b} == {uint8, int8}:
         return int16
-    if {a, b} == {float16, bfloat16}:            # neither holds the other: PyTorch meets them at float32
+    if {a.name, b.name} == {"float16", "bfloat16"}:            # neither holds the other: PyTorch meets them at float32
         return float32
     return _FROM_NP[np.promote_types(a.np, b.np)]
 

@@ -34,29 +34,32 @@ class Generator:
         return self
 
 
-_default = Generator()
+_default = None     # made on first use: numpy.random costs a third of `import numpy` to load
 
 
 def default_generator():
+    global _default
+    if _default is None:
+        _default = Generator()
     return _default
 
 
 def manual_seed(seed):
     """Seed the global generator: every random op after it is reproducible."""
-    return _default.manual_seed(seed)
+    return default_generator().manual_seed(seed)
 
 
 def seed():
-    return _default.seed()
+    return default_generator().seed()
 
 
 def initial_seed():
-    return _default.initial_seed()
+    return default_generator().initial_seed()
 
 
 def get_rng_state():
-    return _default.get_state()
+    return default_generator().get_state()
 
 
 def set_rng_state(state):
-    _default.set_state(state)
+    default_generator().set_state(state)

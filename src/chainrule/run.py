@@ -128,16 +128,23 @@ class TorchFinder(importlib.abc.MetaPathFinder):
 
 
 def _guard(obj, api_prefix):
-    """Give module ``obj`` a ``__getattr__`` that names the missing PyTorch API (PEP 562)."""
-    if not isinstance(obj, types.ModuleType) or "__getattr__" in vars(obj):
+    """Give module ``obj`` a ``__getattr__`` that names the missing PyTorch API (PEP 562). A package's own
+    ``__getattr__`` (its lazily loaded names) is asked first."""
+    if not isinstance(obj, types.ModuleType) or "_chainrule_guard" in vars(obj):
         return
+    own = vars(obj).get("__getattr__")
 
     def __getattr__(name):
+        if own is not None:
+            try:
+                return own(name)
+            except AttributeError:
+                pass
         if name.startswith("__"):
             raise AttributeError(name)
         raise _unsupported(f"{api_prefix}.{name}")
     obj.__getattr__ = __getattr__
-    obj.__dict__.setdefault("_chainrule_guard", api_prefix)
+    obj.__dict__["_chainrule_guard"] = (api_prefix, own)
 
 
 def _tensor_getattr(self, name):
@@ -182,8 +189,11 @@ def uninstall():
         del Tensor.__getattr__
     for mod in list(sys.modules.values()):
         if isinstance(mod, types.ModuleType) and "_chainrule_guard" in vars(mod):
+            own = mod._chainrule_guard[1]
             del mod.__getattr__
             del mod._chainrule_guard
+            if own is not None:
+                mod.__getattr__ = own
 
 
 def run_script(script, args=(), quiet=False):

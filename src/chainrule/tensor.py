@@ -6,6 +6,7 @@ as a method at the bottom of this file. This file holds only the data structure 
 import numpy as np
 
 from . import dtypes as _dt
+from . import printing as _printing
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.function import RemovableHandle
@@ -186,26 +187,26 @@ class Tensor:
     def __repr__(self):
         arr = self._data
         kind = arr.dtype.kind
-        opts = {"separator": ", ", "prefix": "tensor("}
+        opts = {"separator": ", ", "prefix": "tensor(", **_printing.array2string_options()}
         if kind == "f":
-            opts["formatter"] = {"float_kind": _float_formatter(arr)}
+            opts["formatter"] = {"float_kind": _printing.float_formatter(arr)}
         elif kind == "b" and arr.all():         # NumPy pads 'True' to the width of a 'False' not there
             opts["formatter"] = {"bool": lambda v: "True"}
         body = np.array2string(arr, **opts) if arr.size else "[]"
-        extra = ""
+        suffixes = []
         default = _dt.get_default_dtype().np      # as PyTorch: the dtype is shown unless values imply it
         if arr.size == 0:
             if arr.ndim != 1:
-                extra += f", size={tuple(arr.shape)}"
+                suffixes.append(f"size={tuple(arr.shape)}")
             if arr.dtype != default:
-                extra += f", dtype={self.dtype}"
+                suffixes.append(f"dtype={self.dtype}")
         elif arr.dtype != default and arr.dtype not in (np.int64, np.bool_):
-            extra += f", dtype={self.dtype}"
+            suffixes.append(f"dtype={self.dtype}")
         if self.grad_fn is not None:
-            extra += f", grad_fn={self.grad_fn!r}"
+            suffixes.append(f"grad_fn={self.grad_fn!r}")
         elif self._requires_grad:
-            extra += ", requires_grad=True"
-        return f"tensor({body}{extra})"
+            suffixes.append("requires_grad=True")
+        return f"tensor({_printing.with_suffixes(body, suffixes)})"
 
     __str__ = __repr__
 
@@ -338,31 +339,6 @@ def _make(data, requires_grad=False, grad_fn=None, vc=None):
     t._vc = [0] if vc is None else vc
     t._hooks = None
     return t
-
-
-def _float_formatter(arr):
-    """PyTorch's print style: one format for the whole tensor, chosen from its nonzero finite values -
-    integers as '3.', else 4 decimals, scientific when their magnitudes span more than 1000x or leave
-    [1e-4, 1e8] - right-aligned to the widest of them."""
-    vals = arr[np.isfinite(arr) & (arr != 0)].astype(np.float64).reshape(-1)
-    if not vals.size:
-        return lambda v: f"{float(v):.0f}." if np.isfinite(v) else str(float(v))
-    mags = np.abs(vals)
-    hi, lo = mags.max(), mags.min()
-    int_mode = bool(np.all(vals == np.ceil(vals)))
-    if hi / lo > 1000 or hi > 1e8 or (not int_mode and lo < 1e-4):
-        def fmt(v):
-            return f"{v:.4e}"
-    elif int_mode:
-        def fmt(v):
-            return f"{v:.0f}." if np.isfinite(v) else f"{v:.0f}"
-    else:
-        def fmt(v):
-            return f"{v:.4f}"
-    # the widest string comes from an extreme value; all of them when few (exact whatever the signs)
-    widest = vals if vals.size <= 1000 else vals[[vals.argmax(), vals.argmin(), mags.argmax(), mags.argmin()]]
-    width = max(len(fmt(v)) for v in widest.tolist())
-    return lambda v: fmt(float(v)).rjust(width)
 
 
 def _to_tensor(x):

@@ -48,11 +48,11 @@ def test_module_matches_torch(case, shape):
     name, args, kw = case
     cm, tm = getattr(nn, name)(*args, **kw), getattr(tnn, name)(*args, **kw)
     x = _input(shape)
-    # inplace torch modules would overwrite their input: hand them a fresh non-leaf copy
-    check_torch(lambda a: cm(a), lambda a: tm(a * 1.0), [x])
+    # inplace modules overwrite their input (a leaf that requires grad is refused): hand both a non-leaf copy
+    check_torch(lambda a: cm(a * 1.0), lambda a: tm(a * 1.0), [x])
     cm.eval()
     tm.eval()
-    check_torch(lambda a: cm(a), lambda a: tm(a * 1.0), [x])
+    check_torch(lambda a: cm(a * 1.0), lambda a: tm(a * 1.0), [x])
     assert repr(cm) == repr(tm)
 
 
@@ -103,3 +103,46 @@ def test_relu6_is_a_hardtanh_as_in_torch():
     assert isinstance(m, nn.Hardtanh) and (m.min_val, m.max_val) == (0.0, 6.0)
     with pytest.raises(ValueError, match="max_val"):
         nn.Hardtanh(1.0, -1.0)
+
+
+INPLACE = [("relu", ()), ("relu6", ()), ("leaky_relu", (0.2,)), ("elu", (0.7,)), ("silu", ()),
+           ("hardtanh", (-0.5, 0.5))]
+
+
+@pytest.mark.parametrize("name, args", INPLACE, ids=[c[0] for c in INPLACE])
+def test_functional_inplace_writes_into_the_input(name, args):
+    x = cr.tensor(_input() * 4)
+    expected = getattr(cr.nn.functional, name)(x, *args).numpy()
+    version = x._vc[0]
+    out = getattr(cr.nn.functional, name)(x, *args, inplace=True)
+    assert out is x and x._vc[0] > version
+    np.testing.assert_array_equal(x.numpy(), expected)
+
+
+@needs_torch
+@pytest.mark.parametrize("name, args", INPLACE, ids=[c[0] for c in INPLACE])
+def test_functional_inplace_gradient_matches_torch(name, args):
+    a = _input() * 4
+    w = cr.tensor(a, requires_grad=True)
+    h = w * 2
+    y = getattr(cr.nn.functional, name)(h, *args, inplace=True)
+    (y * y).sum().backward()
+    tw = torch.tensor(a, requires_grad=True)
+    ty = getattr(torch.nn.functional, name)(tw * 2, *args, inplace=True)
+    (ty * ty).sum().backward()
+    np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(w.grad.numpy(), tw.grad.numpy(), rtol=1e-12)
+
+
+def test_inplace_on_a_leaf_that_requires_grad_is_refused():
+    with pytest.raises(RuntimeError, match="relu_: a leaf Variable that requires grad"):
+        nn.ReLU(inplace=True)(cr.tensor(_input(), requires_grad=True))
+
+
+def test_inplace_write_after_a_use_is_caught_at_backward():
+    x = cr.tensor(_input(), requires_grad=True)
+    h = x * 2
+    s = (h * h).sum()                      # saves h
+    nn.ReLU(inplace=True)(h)
+    with pytest.raises(RuntimeError, match="modified by an inplace operation"):
+        s.backward()

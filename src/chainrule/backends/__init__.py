@@ -4,6 +4,8 @@ kernels, and chainrule has none, so setting them changes nothing (as in PyTorch 
 ``set_float32_matmul_precision`` is kept here too: on the CPU PyTorch computes float32 matmuls in full
 float32 at every setting, and so does chainrule (NumPy's float32 GEMM)."""
 
+import contextlib
+
 __all__ = ["cuda", "cudnn", "mps", "mkldnn", "openmp", "set_float32_matmul_precision",
            "get_float32_matmul_precision"]
 
@@ -36,7 +38,6 @@ class _CudaBackend(_Flags):
 
     def sdp_kernel(self, *args, **kwargs):
         """Choosing CUDA attention kernels: nothing to choose on the CPU (a context manager that does nothing)."""
-        import contextlib
         return contextlib.nullcontext()
 
     def enable_flash_sdp(self, enabled):

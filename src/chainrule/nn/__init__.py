@@ -1,6 +1,7 @@
 """chainrule.nn: modules (layers, containers), ``functional``, ``init``, losses - as ``torch.nn``."""
 from . import functional, init, utils
 from . import parallel  # noqa: F401
+from .parallel import DataParallel
 from .activation import (ELU, GELU, Hardtanh, LeakyReLU, LogSoftmax, ReLU, ReLU6, Sigmoid, SiLU, Softmax,
                          Softplus, Tanh)
 from .dropout import Dropout, Dropout1d, Dropout2d, Dropout3d
@@ -27,4 +28,6 @@ def __getattr__(name):
     if name == "SyncBatchNorm":
         from ..distributed.sync_batchnorm import SyncBatchNorm
         return SyncBatchNorm
+    if name == "DistributedDataParallel":          # torch.nn.DistributedDataParallel (same cycle)
+        return parallel.DistributedDataParallel
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -8,6 +8,7 @@ from .linear import Linear
 from .module import Module
 from .parameter import Parameter
 from .. import creation
+from ..device import check_device
 
 __all__ = ["MultiheadAttention", "NonDynamicallyQuantizableLinear"]
 
@@ -26,6 +27,7 @@ class MultiheadAttention(Module):
 
     def __init__(self, embed_dim, num_heads, dropout=0.0, bias=True, add_bias_kv=False, add_zero_attn=False,
                  kdim=None, vdim=None, batch_first=False, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         if embed_dim <= 0 or num_heads <= 0:
             raise ValueError(f"embed_dim and num_heads must be greater than 0, got embed_dim={embed_dim} and "
                              f"num_heads={num_heads} instead")

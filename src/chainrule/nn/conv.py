@@ -15,6 +15,7 @@ from .module import Module
 from .parameter import Parameter
 from .. import creation
 from ..errors import ShapeError
+from ..device import check_device
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d", "Unfold", "Fold"]
 
@@ -34,6 +35,7 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels, out_channels, kernel_size, stride, padding, dilation, transposed,
                  output_padding, groups, bias, padding_mode, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         nd = self._nd
         kernel_size = _ntuple(kernel_size, nd, "kernel_size")
@@ -121,6 +123,7 @@ class _ConvNd(Module):
 class _Conv(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
                  bias=True, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__(in_channels, out_channels, kernel_size, stride, padding, dilation, False, 0, groups,
                          bias, padding_mode, device, dtype)
 
@@ -151,6 +154,7 @@ class Conv2d(_Conv):
 class _ConvTranspose(_ConvNd):
     def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
                  bias=True, dilation=1, padding_mode="zeros", device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         if padding_mode != "zeros":
             raise ValueError(f'Only "zeros" padding mode is supported for {type(self).__name__}')
         if isinstance(padding, str):

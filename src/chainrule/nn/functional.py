@@ -16,7 +16,9 @@ from ..ops.pooling import (adaptive_avg_pool1d, adaptive_avg_pool2d, avg_pool1d,
                         max_pool2d)
 from ..ops.reduce import log_softmax, softmax
 from ..ops.shape import pad
-from ..ops.unary import elu, gelu, leaky_relu, relu, relu6, sigmoid, silu, softplus, tanh
+from ..ops import unary as _un
+from ..ops.inplace import _unary_inplace
+from ..ops.unary import Hardtanh as _Hardtanh, gelu, sigmoid, softplus, tanh
 
 # autocast: matmul-like ops compute in reduced precision, losses in float32 (free when autocast is off)
 from ..amp.autocast_mode import float32_precision as _fp32, lower_precision as _lower  # noqa: E402
@@ -28,7 +30,7 @@ binary_cross_entropy, binary_cross_entropy_with_logits = _fp32(binary_cross_entr
 __all__ = [
     # linear, activations
     "linear", "bilinear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",
-    "hardtanh", "softmax", "log_softmax",
+    "hardtanh", "relu_", "relu6_", "leaky_relu_", "elu_", "silu_", "hardtanh_", "softmax", "log_softmax",
     # convolution, pooling, resampling, padding
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate", "pad",
@@ -43,7 +45,47 @@ __all__ = [
 ]
 
 
+def _hardtanh(x, min_val=-1.0, max_val=1.0):
+    return _Hardtanh.apply(x, lo=min_val, hi=max_val)
+
+
+# In-place activations, as PyTorch's F.relu_ ...: the result is written into x (its version counter bumps, so
+# a backward that needed x's old values fails loudly) and x is returned. While recording, x's old values go
+# to the op and x takes the op's history; a leaf that requires grad is refused, as in PyTorch.
+relu_ = _unary_inplace("relu_", _un.relu)
+relu6_ = _unary_inplace("relu6_", _un.relu6)
+leaky_relu_ = _unary_inplace("leaky_relu_", _un.leaky_relu)
+elu_ = _unary_inplace("elu_", _un.elu)
+silu_ = _unary_inplace("silu_", _un.silu)
+hardtanh_ = _unary_inplace("hardtanh_", _hardtanh)
+
+
+def relu(x, inplace=False):
+    """max(x, 0). ``inplace=True``: written into x, which is returned (see relu_)."""
+    return relu_(x) if inplace else _un.relu(x)
+
+
+def relu6(x, inplace=False):
+    """min(max(x, 0), 6). ``inplace=True``: written into x, which is returned."""
+    return relu6_(x) if inplace else _un.relu6(x)
+
+
+def leaky_relu(x, negative_slope=0.01, inplace=False):
+    """x if x > 0 else negative_slope * x. ``inplace=True``: written into x, which is returned."""
+    return leaky_relu_(x, negative_slope) if inplace else _un.leaky_relu(x, negative_slope)
+
+
+def elu(x, alpha=1.0, inplace=False):
+    """x if x > 0 else alpha * (exp(x) - 1). ``inplace=True``: written into x, which is returned."""
+    return elu_(x, alpha) if inplace else _un.elu(x, alpha)
+
+
+def silu(x, inplace=False):
+    """x * sigmoid(x). ``inplace=True``: written into x, which is returned."""
+    return silu_(x) if inplace else _un.silu(x)
+
+
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
-    """clamp(x, min_val, max_val), but (as PyTorch) with zero gradient at the bounds themselves."""
-    from ..ops.unary import Hardtanh
-    return Hardtanh.apply(x, lo=min_val, hi=max_val)
+    """clamp(x, min_val, max_val), but (as PyTorch) with zero gradient at the bounds themselves.
+    ``inplace=True``: written into x, which is returned."""
+    return hardtanh_(x, min_val, max_val) if inplace else _hardtanh(x, min_val, max_val)

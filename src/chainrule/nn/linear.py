@@ -7,6 +7,7 @@ from .module import Module
 from .parameter import Parameter
 from .. import creation
 from ..errors import ShapeError
+from ..device import check_device
 
 __all__ = ["Identity", "Linear", "Bilinear", "LazyLinear"]
 
@@ -27,6 +28,7 @@ class Linear(Module):
     Default init as PyTorch: W ~ U(-1/√in, 1/√in) (kaiming_uniform with a=√5), b ~ U(-1/√in, 1/√in)."""
 
     def __init__(self, in_features, out_features, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.in_features = in_features
         self.out_features = out_features
@@ -69,6 +71,7 @@ class Bilinear(Module):
     """y_k = x1ᵀ W_k x2 + b_k, W of shape (out, in1, in2); init U(-1/√in1, 1/√in1) as PyTorch."""
 
     def __init__(self, in1_features, in2_features, out_features, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.in1_features, self.in2_features, self.out_features = in1_features, in2_features, out_features
         self.weight = Parameter(creation.empty(out_features, in1_features, in2_features, dtype=dtype))

@@ -9,6 +9,7 @@ from .parameter import Parameter
 from .. import creation
 from .. import dtypes as _dt
 from ..errors import ShapeError
+from ..device import check_device
 
 __all__ = ["LayerNorm", "RMSNorm", "GroupNorm", "BatchNorm1d", "BatchNorm2d", "BatchNorm3d"]
 
@@ -40,6 +41,7 @@ class LayerNorm(Module):
     weight = 1, bias = 0 initially (shape ``normalized_shape``); ``elementwise_affine=False``: neither."""
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
@@ -63,6 +65,7 @@ class RMSNorm(Module):
     dtype's machine epsilon, as PyTorch)."""
 
     def __init__(self, normalized_shape, eps=None, elementwise_affine=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.normalized_shape = _shape_tuple(normalized_shape)
         self.eps = eps
@@ -89,6 +92,7 @@ class GroupNorm(Module):
     per-channel affine (weight = 1, bias = 0 initially)."""
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True, device=None, dtype=None, *, bias=True):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         if num_groups <= 0 or num_channels % num_groups != 0:
             raise ValueError(f"GroupNorm: num_channels ({num_channels}) must be divisible by num_groups "
@@ -122,6 +126,7 @@ class _BatchNorm(Module):
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
         self.affine, self.track_running_stats = affine, track_running_stats

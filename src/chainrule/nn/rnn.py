@@ -16,6 +16,7 @@ from .. import creation
 from ..errors import ShapeError
 from ..ops import rnn as _rnn
 from ..tensor import Tensor
+from ..device import check_device
 
 __all__ = ["RNNBase", "RNN", "LSTM", "GRU", "RNNCellBase", "RNNCell", "LSTMCell", "GRUCell"]
 
@@ -25,6 +26,7 @@ class RNNBase(Module):
 
     def __init__(self, mode, input_size, hidden_size, num_layers=1, bias=True, batch_first=False, dropout=0.0,
                  bidirectional=False, proj_size=0, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         if mode not in _rnn.GATES:
             raise ValueError(f"Unrecognized RNN mode: {mode}")
@@ -236,6 +238,7 @@ class RNNCellBase(Module):
     """Parameters weight_ih (G*H, in), weight_hh (G*H, H), bias_ih, bias_hh (G*H,), init U(-1/√H, 1/√H)."""
 
     def __init__(self, input_size, hidden_size, bias, num_chunks, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         for name, value in (("input_size", input_size), ("hidden_size", hidden_size)):
             if isinstance(value, bool) or not isinstance(value, int):
@@ -273,6 +276,7 @@ class RNNCell(RNNCellBase):
     """h' = act(x W_ihᵀ + b_ih + h W_hhᵀ + b_hh); input (N, in) or (in,), hx (N, H) / (H,) or None."""
 
     def __init__(self, input_size, hidden_size, bias=True, nonlinearity="tanh", device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__(input_size, hidden_size, bias, num_chunks=1, dtype=dtype)
         if nonlinearity not in ("tanh", "relu"):
             raise ValueError(f"Unknown nonlinearity: {nonlinearity}. Select from 'tanh' or 'relu'.")
@@ -287,6 +291,7 @@ class LSTMCell(RNNCellBase):
     """One LSTM step: forward(input, (h, c)=None) -> (h', c')."""
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__(input_size, hidden_size, bias, num_chunks=4, dtype=dtype)
 
     def forward(self, input, hx=None):
@@ -299,6 +304,7 @@ class GRUCell(RNNCellBase):
     """One GRU step: forward(input, hx=None) -> h'."""
 
     def __init__(self, input_size, hidden_size, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__(input_size, hidden_size, bias, num_chunks=3, dtype=dtype)
 
     def forward(self, input, hx=None):

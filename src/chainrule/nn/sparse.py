@@ -8,6 +8,7 @@ from .module import Module
 from .parameter import Parameter
 from .. import creation
 from ..autograd.grad_mode import no_grad
+from ..device import check_device
 
 __all__ = ["Embedding"]
 
@@ -17,6 +18,7 @@ class Embedding(Module):
 
     def __init__(self, num_embeddings, embedding_dim, padding_idx=None, max_norm=None, norm_type=2.0,
                  scale_grad_by_freq=False, sparse=False, _weight=None, _freeze=False, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         if sparse:
             raise NotImplementedError("Embedding: sparse gradients are not supported in chainrule; use sparse=False")

@@ -15,6 +15,7 @@ from .normalization import LayerNorm
 from .. import dtypes as _dt
 from ..errors import ShapeError
 from ..tensor import _make
+from ..device import check_device
 
 __all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderLayer", "TransformerDecoder",
            "Transformer", "generate_square_subsequent_mask"]
@@ -23,6 +24,7 @@ __all__ = ["TransformerEncoderLayer", "TransformerEncoder", "TransformerDecoderL
 def generate_square_subsequent_mask(sz, device=None, dtype=None):
     """The causal mask for a sequence of length ``sz``: 0 on and below the diagonal, -inf above it
     (position i may attend to positions j <= i). As ``nn.Transformer.generate_square_subsequent_mask``."""
+    check_device(device, "generate_square_subsequent_mask")   # device="cuda" fails loudly, not ignored
     dt = _dt.as_dtype(dtype).np if dtype is not None else _dt.get_default_dtype().np
     return _make(np.triu(np.full((sz, sz), -np.inf, dt), 1))
 
@@ -45,6 +47,7 @@ class TransformerEncoderLayer(Module):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu, layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             dtype=dtype)
@@ -129,6 +132,7 @@ class TransformerDecoderLayer(Module):
 
     def __init__(self, d_model, nhead, dim_feedforward=2048, dropout=0.1, activation=F.relu, layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         self.self_attn = MultiheadAttention(d_model, nhead, dropout=dropout, bias=bias, batch_first=batch_first,
                                             dtype=dtype)
@@ -210,6 +214,7 @@ class Transformer(Module):
     def __init__(self, d_model=512, nhead=8, num_encoder_layers=6, num_decoder_layers=6, dim_feedforward=2048,
                  dropout=0.1, activation=F.relu, custom_encoder=None, custom_decoder=None, layer_norm_eps=1e-5,
                  batch_first=False, norm_first=False, bias=True, device=None, dtype=None):
+        check_device(device, f"nn.{type(self).__name__}")   # device="cuda" fails loudly, not ignored
         super().__init__()
         if custom_encoder is not None:
             self.encoder = custom_encoder
@@ -254,4 +259,5 @@ class Transformer(Module):
     @staticmethod
     def generate_square_subsequent_mask(sz, device=None, dtype=None):
         """0 on and below the diagonal, -inf above it: position i may attend to positions j <= i."""
+        check_device(device, "generate_square_subsequent_mask")   # device="cuda" fails loudly, not ignored
         return generate_square_subsequent_mask(sz, device, dtype)

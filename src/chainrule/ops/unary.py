@@ -565,19 +565,19 @@ def sigmoid(x):
     return Sigmoid.apply(_floatify(x))
 
 
-def relu(x, inplace=False):
+def relu(x):
     return Relu.apply(x)
 
 
-def relu6(x, inplace=False):
+def relu6(x):
     return Hardtanh.apply(x, lo=0, hi=6)
 
 
-def leaky_relu(x, negative_slope=0.01, inplace=False):
+def leaky_relu(x, negative_slope=0.01):
     return LeakyRelu.apply(_float_only(x, "leaky_relu"), slope=negative_slope)
 
 
-def elu(x, alpha=1.0, inplace=False):
+def elu(x, alpha=1.0):
     return Elu.apply(_float_only(x, "elu"), alpha=alpha)
 
 
@@ -591,7 +591,7 @@ def gelu(x, approximate="none"):
     return Gelu.apply(_float_only(x, "gelu"), approximate=approximate)
 
 
-def silu(x, inplace=False):
+def silu(x):
     return Silu.apply(_float_only(x, "silu"))
 
 

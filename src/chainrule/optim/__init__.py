@@ -8,7 +8,6 @@
         opt.step()
     sched.step()
 """
-from . import lr_scheduler
 from .adadelta import Adadelta
 from .adagrad import Adagrad
 from .adam import Adam, AdamW
@@ -22,3 +21,9 @@ from .sgd import SGD
 __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "Adagrad", "Adadelta", "LBFGS", "RMSprop", "Adamax", "NAdam",
            "lr_scheduler",
            "register_optimizer_step_pre_hook", "register_optimizer_step_post_hook"]
+
+
+from .._lazy import lazy_attributes as _lazy_attributes  # noqa: E402
+
+# lr_scheduler loads on first use (chainrule.optim.lr_scheduler.StepLR works as before)
+__getattr__, __dir__ = _lazy_attributes(__name__, {"lr_scheduler": ".lr_scheduler"})

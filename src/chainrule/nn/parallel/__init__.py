@@ -7,13 +7,13 @@ Both wrap a module the way PyTorch does (the wrapped module is ``.module``; ``st
 * ``DistributedDataParallel``: ``chainrule.distributed.DistributedDataParallel`` - averages gradients across
   the MPI processes (in one process, world size 1, training is exactly the module's own).
 """
+from ...device import check_device
 from ..module import Module
 
 __all__ = ["DataParallel", "DistributedDataParallel"]
 
 
 def _check_devices(name, device_ids, output_device):
-    from ...device import check_device
     for d in list(device_ids or []) + ([output_device] if output_device is not None else []):
         check_device(d if not isinstance(d, int) else f"cuda:{d}", name)
 

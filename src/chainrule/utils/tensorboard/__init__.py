@@ -2,6 +2,8 @@
 scalars, histograms, images, text and the rest of tensorboardX's writer, with chainrule Tensors accepted
 wherever tensorboardX takes arrays."""
 
+from ...tensor import Tensor
+
 __all__ = ["SummaryWriter"]
 
 try:
@@ -12,7 +14,6 @@ except ImportError:          # a clear message at use, not at import of chainrul
 
 def _np(x):
     """chainrule Tensors (and 0-d ones as Python numbers) -> what tensorboardX takes."""
-    from ...tensor import Tensor
     if isinstance(x, Tensor):
         arr = x.detach()._data
         return arr.item() if arr.ndim == 0 else arr
