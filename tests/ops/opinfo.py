@@ -69,6 +69,8 @@ def call(spelling, lib, args, kwargs):
         mod = cr if kind == "cr" else F
     else:
         mod = lib if kind == "cr" else lib.nn.functional
+    if kind == "F" and name.endswith("_"):                            # F.relu_ ...: in-place, on a copy
+        return getattr(mod, name)(args[0].clone(), *args[1:], **kwargs)
     return getattr(mod, name)(*args, **kwargs)
 
 
@@ -187,6 +189,8 @@ for _n, _dom in [("exp", "small"), ("log", "pos"), ("sqrt", "pos"), ("rsqrt", "p
         _names += ["cr.absolute", "Tensor.__abs__"]
     if _n in ("exp", "sqrt", "abs", "relu", "sigmoid", "tanh", "neg"):
         _names.append(f"Tensor.{_n}_")
+    if _n == "relu":
+        _names.append("F.relu_")
     add(_n, _names, unary(_dom))
 add("pos", ["Tensor.__pos__"], unary())
 for _n in ("sign", "floor", "ceil", "round", "trunc"):        # piecewise constant: gradient zero
@@ -196,13 +200,13 @@ for _n in ("isnan", "isinf", "isfinite"):
 
 # -- activations (nn.functional)
 add("relu6", ["F.relu6"], unary("away"))
-add("leaky_relu", ["F.leaky_relu"], unary("away", negative_slope=0.1))
-add("elu", ["F.elu"], unary("away"))
+add("leaky_relu", ["F.leaky_relu", "F.leaky_relu_"], unary("away", negative_slope=0.1))
+add("elu", ["F.elu", "F.elu_"], unary("away"))
 add("gelu", ["F.gelu"], unary())
 add("gelu_tanh", ["F.gelu"], unary(approximate="tanh"))
 add("silu", ["F.silu"], unary())
 add("softplus", ["F.softplus"], unary())
-add("hardtanh", ["F.hardtanh"], fixed(lambda r: S(r.uniform(-0.8, 0.8, (2, 3))),
+add("hardtanh", ["F.hardtanh", "F.hardtanh_"], fixed(lambda r: S(r.uniform(-0.8, 0.8, (2, 3))),
                                        lambda r: S(np.array([-2.0, 2.0, 0.3]))))
 
 # -- elementwise, binary

@@ -30,7 +30,7 @@ binary_cross_entropy, binary_cross_entropy_with_logits = _fp32(binary_cross_entr
 __all__ = [
     # linear, activations
     "linear", "bilinear", "relu", "relu6", "leaky_relu", "elu", "gelu", "silu", "softplus", "sigmoid", "tanh",
-    "hardtanh", "relu_", "relu6_", "leaky_relu_", "elu_", "silu_", "hardtanh_", "softmax", "log_softmax",
+    "hardtanh", "relu_", "leaky_relu_", "elu_", "hardtanh_", "softmax", "log_softmax",
     # convolution, pooling, resampling, padding
     "conv1d", "conv2d", "conv_transpose1d", "conv_transpose2d", "unfold", "fold", "max_pool1d", "max_pool2d",
     "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d", "interpolate", "pad",
@@ -53,10 +53,10 @@ def _hardtanh(x, min_val=-1.0, max_val=1.0):
 # a backward that needed x's old values fails loudly) and x is returned. While recording, x's old values go
 # to the op and x takes the op's history; a leaf that requires grad is refused, as in PyTorch.
 relu_ = _unary_inplace("relu_", _un.relu)
-relu6_ = _unary_inplace("relu6_", _un.relu6)
+_relu6_ = _unary_inplace("relu6_", _un.relu6)      # (torch has no F.relu6_: private)
 leaky_relu_ = _unary_inplace("leaky_relu_", _un.leaky_relu)
 elu_ = _unary_inplace("elu_", _un.elu)
-silu_ = _unary_inplace("silu_", _un.silu)
+_silu_ = _unary_inplace("silu_", _un.silu)         # (torch has no F.silu_: private)
 hardtanh_ = _unary_inplace("hardtanh_", _hardtanh)
 
 
@@ -67,7 +67,7 @@ def relu(x, inplace=False):
 
 def relu6(x, inplace=False):
     """min(max(x, 0), 6). ``inplace=True``: written into x, which is returned."""
-    return relu6_(x) if inplace else _un.relu6(x)
+    return _relu6_(x) if inplace else _un.relu6(x)
 
 
 def leaky_relu(x, negative_slope=0.01, inplace=False):
@@ -82,7 +82,7 @@ def elu(x, alpha=1.0, inplace=False):
 
 def silu(x, inplace=False):
     """x * sigmoid(x). ``inplace=True``: written into x, which is returned."""
-    return silu_(x) if inplace else _un.silu(x)
+    return _silu_(x) if inplace else _un.silu(x)
 
 
 def hardtanh(x, min_val=-1.0, max_val=1.0, inplace=False):
