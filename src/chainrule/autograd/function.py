@@ -280,15 +280,6 @@ class Op(Function):
     save_inputs = False
     save_output = False
     is_view = False
-    # Transition flag: an op whose rule still needs Tensor carriers at first order sets it (its backward
-    # then runs as before, wrapped). tests/autograd/test_engine.py lists the ops that still do.
-    tensor_backward = False
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        if cls.__module__ in _TENSOR_BACKWARD_MODULES and "tensor_backward" not in cls.__dict__:
-            cls.tensor_backward = True
-
     @classmethod
     def apply(cls, *inputs, **params):
         # The hottest path of chainrule: every op of every forward pass comes through here.
@@ -341,7 +332,7 @@ class Op(Function):
 
     def saved_tensors_read(self, *reads):
         """As ``Function.saved_tensors_read``, on the carrier of the running rule: arrays at first order."""
-        if STATE.grad_enabled or self.tensor_backward or self._saved is None:
+        if STATE.grad_enabled or self._saved is None:
             return Function.saved_tensors_read(self, *reads)
         versions, Tensor = self._versions, _Tensor
         out = []
@@ -359,7 +350,7 @@ class Op(Function):
     @property
     def output(self):
         """The op's own output: an array at first order, a Tensor of this node under create_graph."""
-        if STATE.grad_enabled or self.tensor_backward:
+        if STATE.grad_enabled:
             return _make(self._output_array(), True, self, self._out_vc)
         return self._output_array()
 
@@ -378,19 +369,7 @@ class Op(Function):
         return op_error(cls.__name__.lower(), exc, inputs, params)
 
     def _call_backward(self, grad):
-        if self.tensor_backward and not isinstance(grad, _Tensor):
-            grads = type(self).backward(self, _make(grad))
-            return tuple([g._data if isinstance(g, _Tensor) else g for g in _as_tuple(grads)])
         return type(self).backward(self, grad)
-
-
-# Modules whose rules are not yet written for both carriers (being converted; see Op.tensor_backward).
-_TENSOR_BACKWARD_MODULES = {f"chainrule.ops.{m}" for m in (
-    "reduce", "normalization", "attention", "loss")}
-
-
-def _as_tuple(grads):
-    return grads if isinstance(grads, tuple) else (grads,)
 
 
 class _ViewState:

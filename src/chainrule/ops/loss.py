@@ -36,7 +36,6 @@ class CrossEntropy(Op):
     GEMVs; log p is never materialised: -log p_{n,t} = log z_n - s_{n,t} (s the shifted logits, z the row
     sums of e^s) and Σ_c weight_c log p_{n,c} = s_n·weight - log z_n Σ weight."""
     __slots__ = ("probs", "k")
-    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod
@@ -82,7 +81,6 @@ class CrossEntropyGrad(Op):
     Linear in g, so d/dg = Σ h dx/g_n (reduced like the loss); in x only through p, so d/dx is softmax's
     backward applied to h g_n a_n."""
     __slots__ = ("probs", "k")
-    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod

@@ -125,7 +125,6 @@ class NormalizeGrad(Op):
 class NormalizeWeightGrad(Op):
     """dw = Σ g x̂ (summed to w's shape);   d/dg = h x̂,   d/dx = Normalize's dx for the upstream g h"""
     __slots__ = ("norm",)
-    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod

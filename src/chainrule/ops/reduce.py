@@ -11,10 +11,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
-from ..autograd.grad_mode import STATE
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
-from ._util import norm_axis, norm_dim, xp_of, wrap
+from ._util import data_of, dtype_of, norm_axis, norm_dim, shape_of, xp_of, wrap
 from .arithmetic import scale_by, where
 from .shape import expand, reshape
 
@@ -55,16 +54,16 @@ class Amax(Op):
     @staticmethod
     def backward(ctx, g):
         g = expand(reshape(g, _keep_shape(ctx.in_shape, ctx.axes)), ctx.in_shape)
-        return (scale_by(g, ctx.share.astype(g._data.dtype, copy=False)),)
+        return (scale_by(g, ctx.share.astype(dtype_of(g), copy=False)),)
 
 
 class Prod(Op):
     """y = Π x over ``axis`` (None: every element);   dL/dx_i = g Π_{j≠i} x_j
 
-    Π_{j≠i} x_j is not y / x_i when x_i = 0, so a plain backward takes exclusive products (everything
-    left of i times everything right of i, via cumprods: O(n) and exact with zeros). Those raw arrays are
-    constants, so under ``create_graph`` the same quantity is built from differentiable ops instead
-    (``_prod_of_others``): second derivatives need d(Π_{j≠i} x_j)/dx_k, which is non-zero even at zeros."""
+    Π_{j≠i} x_j is y / x_i where x_i ≠ 0 (as PyTorch); at a zero x_i that is 0/0, so the product of the rest
+    of x_i's slice is taken explicitly (``_prod_of_others``). One text for both carriers: under
+    ``create_graph`` y stays in the graph, so second derivatives (d(Π_{j≠i} x_j)/dx_k, non-zero even at
+    zeros) come out right."""
     __slots__ = ("axis", "keepdim")
     save_inputs = True
     save_output = True
@@ -79,28 +78,14 @@ class Prod(Op):
     @staticmethod
     def backward(ctx, g):
         x, = ctx.saved_tensors
-        a = x._data
-        if a.ndim == 0:                                    # y = x
+        shape = shape_of(x)
+        if len(shape) == 0:                                # y = x
             return (g,)
-        keep = (1,) * a.ndim if ctx.axis is None else _keep_shape(a.shape, (ctx.axis,))
-        g = expand(reshape(g, keep), a.shape)
-        if a.size == 0:
+        keep = (1,) * len(shape) if ctx.axis is None else _keep_shape(shape, (ctx.axis,))
+        g = expand(reshape(g, keep), shape)
+        if data_of(x).size == 0:
             return (g,)
-        if not STATE.grad_enabled:                         # first order only: the fast, exact array path
-            return (scale_by(g, _exclusive_products(a, ctx.axis)),)
         return (g * _prod_of_others(x, reshape(ctx.output, keep), ctx.axis),)
-
-
-def _exclusive_products(a, axis):
-    """Π_{j≠i} a_j along ``axis`` (None: over everything) as a raw array: prefix times suffix products."""
-    flat = a.reshape(-1) if axis is None else a
-    ax = 0 if axis is None else axis
-    n = flat.shape[ax]
-    ones = np.ones_like(np.take(flat, [0], axis=ax))
-    left = np.cumprod(np.concatenate([ones, np.take(flat, range(n - 1), axis=ax)], axis=ax), axis=ax)
-    right = np.flip(np.cumprod(np.concatenate(
-        [ones, np.flip(np.take(flat, range(1, n), axis=ax), axis=ax)], axis=ax), axis=ax), axis=ax)
-    return (left * right).reshape(a.shape)
 
 
 def _prod_of_others(x, y, axis):
@@ -109,7 +94,7 @@ def _prod_of_others(x, y, axis):
     Where x_i ≠ 0 it is y / x_i (y = Π x, kept in the graph, so its derivative w.r.t. a zero x_k is
     right). At a zero x_i that is 0/0: there the product of the rest of x_i's slice is taken explicitly,
     one slice per zero (rows gathered, x_i replaced by 1, multiplied out, scattered back)."""
-    a = x._data
+    a = data_of(x)
     zero = a == 0
     others = y / where(zero, 1.0, x)                   # x_i replaced by 1 where 0: no 0/0 (and no NaN grads)
     if not zero.any():
@@ -121,11 +106,11 @@ def _prod_of_others(x, y, axis):
     zm = (zero.reshape(-1) if axis is None else np.moveaxis(zero, axis, -1)).reshape(-1, n)
     r, c = np.nonzero(zm)                              # row and position of every zero
     rows = Gather.apply(xm, index=np.repeat(r[:, None], n, axis=1), dim=0)
-    onehot = np.zeros(rows._data.shape, bool)
+    onehot = np.zeros(shape_of(rows), bool)
     onehot[np.arange(r.size), c] = True
     at_zeros = prod(where(onehot, 1.0, rows), -1)      # Π of the rest of each zero's slice
-    full = reshape(ScatterAdd.apply(at_zeros, shape=(xm._data.size,), index=r * n + c, dim=0),
-                   moved._data.shape)
+    full = reshape(ScatterAdd.apply(at_zeros, shape=(a.size,), index=r * n + c, dim=0),
+                   shape_of(moved))
     if axis is not None:
         full = movedim(full, -1, axis)
     return where(zero, full, others)
@@ -247,7 +232,6 @@ def _last_axis_rows(x, dim):
 class LogSoftmax(Op):
     """y = x - logsumexp(x);   dL/dx = g - softmax(x) Σ g   (LogSoftmaxGrad)"""
     __slots__ = ("dim",)
-    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -297,7 +281,6 @@ class LogSoftmaxGrad(Op):
 class Softmax(Op):
     """y = e^x / Σ e^x;   dL/dx = y (g - Σ g y)   (SoftmaxGrad)"""
     __slots__ = ("dim",)
-    tensor_backward = False                      # rule written for both carriers
     save_output = True
 
     @staticmethod
@@ -319,7 +302,6 @@ class Softmax(Op):
 class SoftmaxGrad(Op):
     """dx = y (g - Σ g y)  (y = softmax(x));   d/dg: the same map applied to h,   d/dy: h (g - Σ g y) - g Σ h y"""
     __slots__ = ("dim",)
-    tensor_backward = False                      # rule written for both carriers
     save_inputs = True
 
     @staticmethod

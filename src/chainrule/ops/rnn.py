@@ -163,7 +163,6 @@ class RNNSequence(Op):
     __slots__ = ("mode", "reverse", "acts", "cells", "tanh_c", "hn", "hidden")
     save_inputs = True
     save_output = True
-    tensor_backward = False                     # converted: the rule runs on arrays at first order
 
     @staticmethod
     def forward(ctx, x, h0, c0, w_ih, w_hh, b_ih, b_hh, mode, reverse):
@@ -206,7 +205,6 @@ class RNNSequenceGrad(Op):
     - exact, slow, and differentiable again under create_graph (third order and up)."""
     __slots__ = ("mode", "reverse", "needs")
     save_inputs = True
-    tensor_backward = False
 
     @staticmethod
     def forward(ctx, gy, Y, x, h0, c0, w_ih, w_hh, b_ih, b_hh, node):
@@ -249,7 +247,6 @@ class RNNSequenceGrad(Op):
 
 class _Alias(Op):
     """y = x (a fresh node: the point where the recomputed graph meets the saved input)."""
-    tensor_backward = False
 
     @staticmethod
     def forward(ctx, x):
