@@ -53,9 +53,16 @@ class Function:
 
         y = Cube.apply(x)
     """
-    __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_out", "_out_vc", "_out_version",
-                 "_freed", "_pre_hooks", "_retain", "_trace", "_view_version", "_shape", "__weakref__", "__dict__")
+    # Written for every recorded op: slots. Set rarely (hooks, retain_grad, anomaly, saved outputs, freeing):
+    # class defaults, shadowed in the node's __dict__ when set - recording an op never pays for them.
+    __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_shape", "__weakref__", "__dict__")
     is_view = False
+    _out = _out_vc = _out_version = None        # the op's own output (save_output), cycle-free
+    _freed = False                              # backward ran without retain_graph: saved values are gone
+    _pre_hooks = None
+    _retain = None                              # weakref to the non-leaf Tensor whose .grad is kept
+    _trace = None                               # forward stack, under detect_anomaly
+    _view_version = None                        # for a recorded view: its memory's version when taken
 
     # ---------------------------------------------------------------- what backward rules read
     def save_for_backward(self, *tensors):
@@ -282,53 +289,72 @@ class Op(Function):
     is_view = False
     @classmethod
     def apply(cls, *inputs, **params):
-        # The hottest path of chainrule: every op of every forward pass comes through here.
+        # The hottest path of chainrule: every op of every forward pass comes through here, so it is one
+        # function, written for the interpreter (one pass to unwrap the inputs, one more only to record).
         Tensor = _Tensor
+        arrays = []
+        tensor_in = need = False
+        for x in inputs:
+            if isinstance(x, Tensor):
+                tensor_in = True
+                if x._requires_grad:
+                    need = True
+                arrays.append(x._data)
+            else:
+                arrays.append(x)
         ctx = cls.__new__(cls)                  # its fields are filled only if the op is recorded
-        is_t = [isinstance(x, Tensor) for x in inputs]
         try:
-            if True not in is_t:                # raw arrays in: a plain function call (backward rules)
-                out = cls.forward(ctx, *inputs, **params)
-                return np.asarray(out) if type(out) is not np.ndarray and isinstance(out, _SCALARS) else out
-            out = cls.forward(ctx, *[x._data if t else x for x, t in zip(inputs, is_t)], **params)
+            out = cls.forward(ctx, *arrays, **params) if params else cls.forward(ctx, *arrays)
         except (ValueError, IndexError, TypeError) as exc:
             raise cls.explain_error(exc, inputs, params) from None
         if type(out) is not np.ndarray and isinstance(out, _SCALARS):
             out = np.asarray(out)               # NumPy returns scalars from 0-d ops; a Tensor holds arrays
-        vc = inputs[0]._vc if cls.is_view and is_t[0] and np.may_share_memory(out, inputs[0]._data) else None
-        if STATE.grad_enabled:
-            needs = [t and x._requires_grad for x, t in zip(inputs, is_t)]
-            if True in needs:
-                return cls._record(ctx, inputs, needs, out, vc)
-        t = Tensor.__new__(Tensor)              # inlined _make(out): outputs of unrecorded ops
-        t._data, t._requires_grad, t.grad, t.grad_fn, t._vc, t._hooks = out, False, None, None, vc or [0], None
-        return t
-
-    @classmethod
-    def _record(cls, ctx, inputs, needs, out, vc):
-        """Make ``ctx`` a graph node: edges to the inputs' nodes (or leaves), and what backward needs."""
-        if out.dtype.kind not in "fc":          # integer/bool outputs (x.long()) carry no gradient, as in
-            return _make(out, False, None, vc)  # PyTorch and Function.apply
-        ctx._edges = tuple([(x.grad_fn or x) if n else None for x, n in zip(inputs, needs)])
+        if not tensor_in:                       # raw arrays in: a plain function call (backward rules)
+            return out
+        vc = None
+        if cls.is_view and isinstance(inputs[0], Tensor) and np.may_share_memory(out, arrays[0]):
+            vc = inputs[0]._vc
+        t = Tensor.__new__(Tensor)
+        t.grad = t._hooks = None
+        t._data = out
+        if not (need and STATE.grad_enabled and out.dtype.kind in "fc"):   # integer outputs: no gradient
+            t._requires_grad, t.grad_fn, t._vc = False, None, vc or [0]
+            return t
+        # record: ctx becomes the graph node - edges to the inputs' nodes (or leaves), what backward needs
+        edges, needs = [], []
+        save = cls.save_inputs
+        versions = [] if save else None
+        for x in inputs:
+            if isinstance(x, Tensor):
+                if save:
+                    versions.append(x._vc[0])
+                if x._requires_grad:
+                    edges.append(x.grad_fn or x)
+                    needs.append(True)
+                    continue
+            elif save:
+                versions.append(None)
+            edges.append(None)
+            needs.append(False)
+        ctx._edges = tuple(edges)
         ctx.needs_input_grad = tuple(needs)
-        ctx._out = ctx._out_vc = ctx._pre_hooks = ctx._retain = ctx._trace = None
-        ctx._freed = False
         ctx._shape = out.shape
-        if cls.save_inputs:
-            ctx._saved = inputs
-            ctx._versions = tuple([x._vc[0] if isinstance(x, _Tensor) else None for x in inputs])
+        if save:
+            ctx._saved, ctx._versions = inputs, tuple(versions)
         else:
             ctx._saved = ctx._versions = None
-        if vc is not None:         # a recorded view: remember the memory's version when it was taken
+        if vc is None:
+            vc = [0]
+        else:                                   # a recorded view: its memory's version when it was taken
             ctx._view_version = vc[0]
+        t._requires_grad, t.grad_fn, t._vc = True, ctx, vc
+        if cls.save_output:
+            ctx._out, ctx._out_vc, ctx._out_version = out, vc, vc[0]
         if VIEWS.rebased:
             _check_stale_views(inputs)
-        result = _make(out, True, ctx, vc)
-        if cls.save_output:
-            ctx._out, ctx._out_vc, ctx._out_version = out, result._vc, result._vc[0]
         if STATE.anomaly:
-            ctx._trace = traceback.extract_stack()[:-2]
-        return result
+            ctx._trace = traceback.extract_stack()[:-1]
+        return t
 
     def saved_tensors_read(self, *reads):
         """As ``Function.saved_tensors_read``, on the carrier of the running rule: arrays at first order."""
@@ -370,6 +396,14 @@ class Op(Function):
 
     def _call_backward(self, grad):
         return type(self).backward(self, grad)
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        # the engine calls node._call_backward(g): for an Op that is its backward rule itself, unwrapped
+        # from staticmethod so the call binds the node as ctx (one Python call per node, not two)
+        rule = cls.__dict__.get("backward")
+        if isinstance(rule, staticmethod):
+            cls._call_backward = rule.__func__
 
 
 class _ViewState:
@@ -453,12 +487,7 @@ def _new_node(cls):
     node.needs_input_grad = ()
     node._saved = None
     node._versions = None
-    node._out = None
-    node._out_vc = None
-    node._freed = False
-    node._pre_hooks = None
-    node._retain = None
-    node._trace = None
+    node._shape = None
     return node
 
 

@@ -7,7 +7,7 @@ import numpy as np
 
 from ..errors import ShapeError
 from ..autograd.function import Op
-from ._util import data_of, norm_axis, norm_dim, sum_to_array
+from ._util import broadcast_array, data_of, norm_axis, norm_dim, shape_of, sum_to_array
 
 
 class Reshape(Op):
@@ -55,7 +55,7 @@ class Expand(Op):
     @staticmethod
     def forward(ctx, x, shape):
         ctx.in_shape = x.shape
-        return np.broadcast_to(x, shape)
+        return broadcast_array(x, shape)
 
     @staticmethod
     def backward(ctx, g):
@@ -164,7 +164,9 @@ class ConstantPad(Op):
 def _shape_arg(shape):
     if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
         shape = shape[0]
-    return tuple(int(s) for s in shape)
+        if type(shape) is tuple and all([type(s) is int for s in shape]):
+            return shape                        # the common case (a backward rule's saved shape)
+    return tuple([int(s) for s in shape])
 
 
 def reshape(x, *shape):
@@ -288,18 +290,21 @@ def movedim(x, source, destination):
 
 def expand(x, *sizes):
     sizes = _shape_arg(sizes)
-    shape = data_of(x).shape
+    shape = shape_of(x)
+    if sizes == shape:
+        return x
     lead = len(sizes) - len(shape)
     if lead < 0:
         raise ShapeError(f"expand: the number of sizes provided ({len(sizes)}) must be greater or equal to the "
                          f"number of dimensions in the tensor ({len(shape)}, shape {tuple(shape)})")
-    if any(s == -1 for s in sizes[:lead]):
-        raise ShapeError(f"expand: size -1 (keep) is not allowed in a new leading dimension; got sizes {sizes} "
-                         f"for a tensor of shape {tuple(shape)}")
-    target = tuple(s if s != -1 else shape[i - lead] for i, s in enumerate(sizes))
-    if target == shape:
-        return x
-    return Expand.apply(x, shape=target)
+    if -1 in sizes:                             # -1 keeps a dimension's size
+        if -1 in sizes[:lead]:
+            raise ShapeError(f"expand: size -1 (keep) is not allowed in a new leading dimension; got sizes "
+                             f"{sizes} for a tensor of shape {tuple(shape)}")
+        sizes = tuple([s if s != -1 else shape[i - lead] for i, s in enumerate(sizes)])
+        if sizes == shape:
+            return x
+    return Expand.apply(x, shape=sizes)
 
 
 def expand_as(x, other):
