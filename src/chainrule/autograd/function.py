@@ -354,6 +354,8 @@ class Op(Function):
             _check_stale_views(inputs)
         if STATE.anomaly:
             ctx._trace = traceback.extract_stack()[:-1]
+        if VIEWS.observer is not None:          # insight.explain keeps every recorded op's values
+            VIEWS.observer(ctx, inputs, out)
         return t
 
     def saved_tensors_read(self, *reads):
@@ -407,13 +409,17 @@ class Op(Function):
 
 
 class _ViewState:
-    """Set once the first in-place op re-bases a tensor under recording (rare): from then on, recording an
-    op checks that no input is a view whose memory changed after the view was taken - its history would
-    describe the old values, and the gradient would be silently wrong."""
-    __slots__ = ("rebased",)
+    """Process-wide switches read by every recorded op (each costs one attribute read when off).
+
+    ``rebased``: set once the first in-place op re-bases a tensor under recording (rare): from then on,
+    recording an op checks that no input is a view whose memory changed after the view was taken - its
+    history would describe the old values, and the gradient would be silently wrong.
+    ``observer``: ``fn(node, inputs, out_array)`` called for each recorded op (``insight.record_values``)."""
+    __slots__ = ("rebased", "observer")
 
     def __init__(self):
         self.rebased = False
+        self.observer = None
 
 
 VIEWS = _ViewState()

@@ -8,7 +8,7 @@ import traceback
 
 import numpy as np
 
-from ..autograd.function import Op
+from ..autograd.function import VIEWS
 from ..autograd.grad_mode import enable_grad
 from ..tensor import Tensor
 
@@ -38,21 +38,19 @@ def first_nonfinite_op(fn, *args):
     """Replay ``fn(*args)`` (args detached, float ones requiring grad so every op is recorded) and return
     (op name, source) of the first op whose inputs are finite and whose output is not; None if none."""
     found = []
-    original = Op.__dict__["_record"]
 
-    def spy(cls, ctx, inputs, needs, out, vc):
+    def spy(ctx, inputs, out):
         if not found and out.dtype.kind in "fc" and not np.isfinite(out).all() \
                 and all(finite(x) for x in inputs):
-            found.append((cls.__name__, source_frame(traceback.extract_stack()[:-1])))
-        return original.__func__(cls, ctx, inputs, needs, out, vc)
+            found.append((type(ctx).__name__, source_frame(traceback.extract_stack()[:-1])))
 
     replay = [a.detach().requires_grad_(a.is_floating_point()) if isinstance(a, Tensor) else a for a in args]
-    Op._record = classmethod(spy)
+    previous, VIEWS.observer = VIEWS.observer, spy
     try:
         with enable_grad():
             fn(*replay)
     except Exception:       # a replay that fails tells nothing more; the caller reports what it knows
         pass
     finally:
-        Op._record = original
+        VIEWS.observer = previous
     return found[0] if found else None
