@@ -8,7 +8,8 @@ from chainrule import _parallel as P
 @pytest.fixture(params=[2, 3])
 def split(request, monkeypatch):
     """A pool of 2 or 3 threads with the size gate off, so even small test arrays are split."""
-    monkeypatch.setattr(P, "MIN_ELEMENTS", 0)
+    for gate in ("MIN_ELEMENTS", "MIN_COPY", "MIN_BLOCKWISE"):
+        monkeypatch.setattr(P, gate, 0)
     before = P.threads()
     P.set_threads(request.param)
     yield request.param
@@ -73,7 +74,8 @@ def test_map_blocks_covers_every_row_once_and_raises(split):
 
 
 def test_one_thread_makes_no_pool(monkeypatch):
-    monkeypatch.setattr(P, "MIN_ELEMENTS", 0)
+    for gate in ("MIN_ELEMENTS", "MIN_COPY", "MIN_BLOCKWISE"):
+        monkeypatch.setattr(P, gate, 0)
     before = P.threads()
     P.set_threads(1)
     try:
@@ -121,7 +123,8 @@ def test_conv_and_pool_split_equal_one_thread(monkeypatch, batch_last):
     try:
         P.set_threads(1)
         one = run()
-        monkeypatch.setattr(P, "MIN_ELEMENTS", 0)
+        for gate in ("MIN_ELEMENTS", "MIN_COPY", "MIN_BLOCKWISE"):
+            monkeypatch.setattr(P, gate, 0)
         P.set_threads(2)
         assert run() == one
     finally:
@@ -136,3 +139,35 @@ def test_nested_split_runs_inline(split):
         P.ufunc(np.add, out[a:b], 1.0, out=out[a:b])
     P.map_blocks(block, out.shape[0])
     assert (out == 1).all()
+
+
+def test_blockwise_gelu_equals_one_thread(monkeypatch):
+    """Exact GELU's float32 forward and backward kernels run as blocks on the pool: same bytes as one call
+    (odd sizes, so blocks are uneven), and within float32 rounding of the float64 erf."""
+    import math
+
+    import chainrule as cr
+    import chainrule.nn.functional as F
+    rng = np.random.default_rng(3)
+    x = cr.tensor((rng.standard_normal((7, 301)) * 3).astype(np.float32), requires_grad=True)
+    g = cr.tensor(rng.standard_normal((7, 301)).astype(np.float32))
+
+    def run():
+        x.grad = None
+        y = F.gelu(x)
+        y.backward(g)
+        return y.detach().numpy().tobytes(), x.grad.numpy().tobytes()
+    before = P.threads()
+    try:
+        P.set_threads(1)
+        one = run()
+        monkeypatch.setattr(P, "MIN_BLOCKWISE", 0)
+        for n in (2, 3):
+            P.set_threads(n)
+            assert run() == one
+    finally:
+        P.set_threads(before)
+    xs = x.detach().numpy().astype(np.float64).ravel()
+    ref = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in xs])
+    got = np.frombuffer(one[0], np.float32).astype(np.float64)
+    assert np.abs(got - ref).max() <= 2.5 * np.spacing(np.float32(np.abs(ref).max()))   # ~2 ulps at the top

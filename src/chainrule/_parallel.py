@@ -22,24 +22,25 @@ array is below the threshold):
     map_blocks(fn, n)                fn(start, stop) for row blocks covering range(n), one per thread
                                      (the building block: your own kernel on disjoint output rows)
 
-Threshold: ``MIN_ELEMENTS`` elements per call (float32); below it a call is one plain NumPy call. The
-speedup of 2 threads over 1, measured with the gate off (``OMP_NUM_THREADS=1 PYTHONPATH=src python -m
-chainrule._parallel``: (64, n/64) float32 operands, median of 100 calls), on this project's 2-core
-Xeon WHILE SHARED (load average 4-6 on 2 cores - the second core was mostly taken by other processes):
+Thresholds (elements per call; below them a call is one plain NumPy call): ``MIN_ELEMENTS`` for one
+ufunc or reduction, ``MIN_COPY`` for copies, ``MIN_BLOCKWISE`` for compound kernels (``blockwise``: a
+dozen passes per block, so the hand-off to a pool thread - tens of µs - is paid back far sooner). The
+speedup of 2 threads over 1 with the gates off (``OMP_NUM_THREADS=1 PYTHONPATH=src python -m
+chainrule._parallel``: (64, n/64) float32 operands, median of 100 calls), on this project's 2-core AMD
+EPYC (AVX2), IDLE, 2026-12-06:
 
-    elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)
-    16 k       0.10x          0.26x                       0.20x
-    64 k       0.30x          0.53x                       0.45x
-    128 k      0.45x          0.63x                       0.59x
-    256 k      0.52x          0.68x                       0.56x
-    1 M        0.68x          0.29x                       0.78x
-    4 M        1.04x          1.04x                       0.41x
+    elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)
+    16 k       0.07x          0.24x                       0.18x             0.34x
+    64 k       0.25x          0.69x                       0.30x             0.76x
+    128 k      0.42x          1.08x                       0.51x             1.27x
+    256 k      0.57x          1.48x                       0.73x             1.24x
+    512 k      0.83x          1.53x                       0.99x             1.79x
+    1 M        1.34x          1.68x                       1.38x             1.75x
+    4 M        1.16x          1.92x                       1.72x             2.24x
 
-On that loaded machine splitting never clearly paid (the hand-off to a pool thread costs ~10-40 us, and
-the "second core" was busy), so the default gate is 4 M elements, where it broke even. On an idle
-multi-core machine the break-even is far lower; set ``chainrule._parallel.MIN_ELEMENTS`` (or measure
-with ``python -m chainrule._parallel``) before relying on it. Every split path is tested bit-identical
-to the single call (tests/test_parallel.py).
+(The same script on a loaded machine - load 4-6 on 2 cores - never clearly paid below 4 M.) Gates from
+that table: 1 M for a single ufunc or reduction, 128 k for copies and compound kernels. Every split
+path is tested bit-identical to the single call (tests/test_parallel.py).
 """
 import os
 import threading
@@ -47,9 +48,12 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-__all__ = ["threads", "set_threads", "ufunc", "copyto", "reduce_rows", "map_blocks", "MIN_ELEMENTS"]
+__all__ = ["threads", "set_threads", "ufunc", "copyto", "reduce_rows", "map_blocks", "blockwise", "MIN_ELEMENTS",
+           "MIN_COPY", "MIN_BLOCKWISE"]
 
-MIN_ELEMENTS = 1 << 22          # 4 M: below this a call stays on one thread (see the table above)
+MIN_ELEMENTS = 1 << 20          # 1 M: one ufunc / reduction (see the table above)
+MIN_COPY = 1 << 17              # 128 k: copies (im2col, transposes)
+MIN_BLOCKWISE = 1 << 17         # 128 k: compound kernels (``blockwise``)
 
 _pool = None                    # the ThreadPoolExecutor, or None for 1 thread
 _size = None                    # pool size, decided lazily from the environment
@@ -118,8 +122,29 @@ def map_blocks(fn, n):
             f.result()
 
 
-def _worth_it(out):
-    return threads() > 1 and out.size >= MIN_ELEMENTS and out.ndim >= 1 and out.shape[0] >= 2
+def blockwise(kernel, *arrays, min_elements=None):
+    """``kernel(*arrays, out)`` for an elementwise kernel over same-shape arrays (several NumPy passes
+    writing into ``out``), into a new array of the first one's shape and dtype. From ``min_elements``
+    (default ``MIN_BLOCKWISE``) the flat range is cut into one block per thread: elementwise, so the
+    result is bit-identical to one call. A compound kernel pays for the hand-off far sooner than one
+    ufunc does (a dozen passes per block instead of one)."""
+    first = arrays[0]
+    out = np.empty(first.shape, first.dtype)
+    gate = MIN_BLOCKWISE if min_elements is None else min_elements
+    if first.size < gate or threads() == 1 or first.size < 2:
+        kernel(*arrays, out)
+        return out
+    flat = [np.ascontiguousarray(a).reshape(-1) for a in arrays]
+    dst = out.reshape(-1)
+
+    def block(a, b):
+        kernel(*[f[a:b] for f in flat], dst[a:b])
+    map_blocks(block, dst.size)
+    return out
+
+
+def _worth_it(out, gate):
+    return threads() > 1 and out.size >= gate and out.ndim >= 1 and out.shape[0] >= 2
 
 
 def _rows(a, out, start, stop):
@@ -131,7 +156,7 @@ def _rows(a, out, start, stop):
 
 def ufunc(f, *inputs, out, **kwargs):
     """f(*inputs, out=out, **kwargs), split along axis 0 of ``out`` when large. Returns ``out``."""
-    if not _worth_it(out):
+    if not _worth_it(out, MIN_ELEMENTS):
         return f(*inputs, out=out, **kwargs)
 
     def block(a, b):
@@ -143,7 +168,7 @@ def ufunc(f, *inputs, out, **kwargs):
 
 def copyto(dst, src):
     """np.copyto(dst, src), split along axis 0 of ``dst`` when large."""
-    if not _worth_it(dst):
+    if not _worth_it(dst, MIN_COPY):
         np.copyto(dst, src)
         return dst
 
@@ -168,11 +193,13 @@ def reduce_rows(f, x, axis, out):
     return out
 
 
-def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20, 1 << 22), calls=100):
-    """Print the table of the module docstring for this machine: 2-thread speedup, gate off."""
+def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 22), calls=100):
+    """Print the table of the module docstring for this machine: 2-thread speedup, gates off."""
     import time
-    global MIN_ELEMENTS
-    gate, MIN_ELEMENTS = MIN_ELEMENTS, 0
+    from .ops.unary import _normal_cdf_float32          # a compound kernel: exact GELU's Φ(x)
+    global MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE
+    gates = MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE
+    MIN_ELEMENTS = MIN_COPY = MIN_BLOCKWISE = 0
 
     def median_us(f):
         ts = []
@@ -181,7 +208,7 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20, 1 << 22), calls
             f()
             ts.append(time.perf_counter() - t)
         return sorted(ts)[calls // 2] * 1e6
-    print("elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)")
+    print("elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)")
     try:
         for n in sizes:
             a = np.random.rand(64, n // 64).astype(np.float32)
@@ -189,7 +216,7 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20, 1 << 22), calls
             src, r = np.random.rand(n // 64, 64).astype(np.float32).T, np.empty(64, np.float32)
             row = []
             for f in (lambda: ufunc(np.add, a, b, out=c), lambda: copyto(c, src),
-                      lambda: reduce_rows(np.sum, a, -1, r)):
+                      lambda: reduce_rows(np.sum, a, -1, r), lambda: blockwise(_normal_cdf_float32, a)):
                 set_threads(1)
                 t1 = median_us(f)
                 set_threads(2)
@@ -197,7 +224,7 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 20, 1 << 22), calls
                 row.append(t1 / median_us(f))
             print(f"{n >> 10:>5} k   " + "   ".join(f"{x:.2f}x" for x in row))
     finally:
-        MIN_ELEMENTS = gate
+        MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE = gates
         set_threads(_default_threads())
 
 
