@@ -171,3 +171,24 @@ def test_blockwise_gelu_equals_one_thread(monkeypatch):
     ref = np.array([v * 0.5 * (1 + math.erf(v / math.sqrt(2))) for v in xs])
     got = np.frombuffer(one[0], np.float32).astype(np.float64)
     assert np.abs(got - ref).max() <= 2.5 * np.spacing(np.float32(np.abs(ref).max()))   # ~2 ulps at the top
+
+
+def test_transcendental_split_is_bit_identical_and_quiet(split, monkeypatch):
+    """exp/tanh split across the pool: same bytes as one call; sigmoid's overflowing e^-x stays silent in
+    the pool's threads too (errstate is per thread)."""
+    import warnings
+
+    from chainrule.ops._util import sigmoid_array
+    monkeypatch.setattr(P, "MIN_TRANSCENDENTAL", 0)
+    rng = np.random.default_rng(5)
+    x = (rng.standard_normal((13, 7, 5)) * 60).astype(np.float32)      # overflows e^-x somewhere
+    for f in (np.exp, np.tanh):
+        with np.errstate(over="ignore"):
+            assert P.transcendental(f, x).tobytes() == f(x).tobytes()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        got = sigmoid_array(x)
+    P.set_threads(1)
+    assert got.tobytes() == sigmoid_array(x).tobytes()
+    tail = (x < -89) & (x > -103)                                       # σ subnormal, not 0 (e^x)
+    assert tail.any() and (got[tail] > 0).all()

@@ -2,6 +2,7 @@
 raw-array kernels more than one op family needs (each written once, here)."""
 import numpy as np
 
+from .. import _parallel
 from .. import dtypes as _dt
 from ..random import default_generator
 from ..tensor import Tensor, _make
@@ -192,6 +193,12 @@ def sum_to_array(a, shape):
     return out.reshape(shape)
 
 
+def _exp_overflow_ok(x, out):
+    # (errstate is per thread: set here, in whichever thread of the pool runs the block)
+    with np.errstate(over="ignore"):
+        return np.exp(x, out=out)
+
+
 def sigmoid_array(x):
     """σ(x) = 1 / (1 + e^-x) on an array, in 4 passes (exp dominates). e^-x overflows only where
     x < -88.7 (float32) / -709 (float64), where σ is subnormal: those elements (found by a
@@ -205,8 +212,7 @@ def sigmoid_array(x):
     e = np.negative(x)
     if type(e) is not np.ndarray:              # (a 0-d x gives a NumPy scalar)
         e = np.asarray(e)
-    with np.errstate(over="ignore"):
-        np.exp(e, out=e)
+    _parallel.transcendental(_exp_overflow_ok, e, out=e)
     e += 1
     r = np.reciprocal(e, out=e)
     if not r.all():                            # a zero: e^-x overflowed (or x was -inf)

@@ -9,6 +9,7 @@ import math
 
 import numpy as np
 
+from .. import _parallel
 from .. import dtypes as _dt
 from ..autograd.function import Op
 from ..errors import ShapeError
@@ -192,7 +193,7 @@ def softmax_rows(s, safe, own=True):
     take the shifted path. Same result up to rounding."""
     bound = _EXP_BOUND.get(s.dtype)
     if bound is not None and s.size and s.max() < bound:      # False for NaN / +inf: shifted path
-        e = np.exp(s)
+        e = _parallel.transcendental(np.exp, s)
         z = rowsum(e)
         low = z[..., 0] < math.exp(-bound)
         if low.any():
@@ -216,7 +217,7 @@ def _softmax_shifted_(s, safe):
             s -= m
     else:
         s -= m
-    np.exp(s, out=s)
+    _parallel.transcendental(np.exp, s, out=s)
     z = rowsum(s)
     if dead is not None and safe:
         z[dead] = 1                                  # all-zero row: 0 / 1 = 0

@@ -19,6 +19,8 @@ class Exp(Op):
 
     @staticmethod
     def forward(ctx, x):
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            return _parallel.transcendental(np.exp, x)
         return xp_of(x).exp(x)
 
     @staticmethod
@@ -202,6 +204,8 @@ class Tanh(Op):
 
     @staticmethod
     def forward(ctx, x):
+        if type(x) is np.ndarray and x.dtype.kind == "f":
+            return _parallel.transcendental(np.tanh, x)
         return xp_of(x).tanh(x)
 
     @staticmethod
