@@ -192,3 +192,36 @@ def test_transcendental_split_is_bit_identical_and_quiet(split, monkeypatch):
     assert got.tobytes() == sigmoid_array(x).tobytes()
     tail = (x < -89) & (x > -103)                                       # σ subnormal, not 0 (e^x)
     assert tail.any() and (got[tail] > 0).all()
+
+
+def test_map_blocks_from_two_threads_at_once(split):
+    """Two threads splitting calls at the same time: one gets the pool, the other runs inline (never a
+    block lost, run twice or deadlocked), and the workers stay usable after a block raised."""
+    import threading
+    outs = [np.zeros((2, 97), np.int64) for _ in range(2)]
+
+    def user(k):
+        for i in range(200):
+            def block(a, b):
+                outs[k][i % 2, a:b] += 1
+            P.map_blocks(block, 97)
+    threads = [threading.Thread(target=user, args=(k,)) for k in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads)
+    for out in outs:
+        assert (out == 100).all()
+
+    def boom(a, b):
+        if a > 0:
+            raise KeyError("second block")
+    with pytest.raises(KeyError):
+        P.map_blocks(boom, 10)
+    seen = np.zeros(10, np.int64)
+
+    def mark(a, b):
+        seen[a:b] += 1
+    P.map_blocks(mark, 10)
+    assert (seen == 1).all()

@@ -24,27 +24,28 @@ array is below the threshold):
 
 Thresholds (elements per call; below them a call is one plain NumPy call): ``MIN_ELEMENTS`` for one
 ufunc or reduction, ``MIN_COPY`` for copies, ``MIN_BLOCKWISE`` for compound kernels (``blockwise``: a
-dozen passes per block, so the hand-off to a pool thread - tens of µs - is paid back far sooner). The
-speedup of 2 threads over 1 with the gates off (``OMP_NUM_THREADS=1 PYTHONPATH=src python -m
-chainrule._parallel``: (64, n/64) float32 operands, median of 100 calls), on this project's 2-core AMD
-EPYC (AVX2), IDLE, 2026-12-06:
+dozen passes per block) and ``MIN_TRANSCENDENTAL`` for exp/tanh (``transcendental``: NumPy computes them
+without SIMD on CPUs lacking AVX-512, 2-3 ns per float32 element, so the hand-off - ~10 µs with the
+lock-based workers below - is paid back early). The speedup of 2 threads over 1 with the gates off
+(``OMP_NUM_THREADS=1 PYTHONPATH=src python -m chainrule._parallel``: (64, n/64) float32 operands, median of
+100 calls), on this project's 2-core AMD EPYC (AVX2), idle, 2026-12-06 (runs vary by ±0.3x at 64-256 k):
 
-    elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)
-    16 k       0.07x          0.24x                       0.18x             0.34x
-    64 k       0.25x          0.69x                       0.30x             0.76x
-    128 k      0.42x          1.08x                       0.51x             1.27x
-    256 k      0.57x          1.48x                       0.73x             1.24x
-    512 k      0.83x          1.53x                       0.99x             1.79x
-    1 M        1.34x          1.68x                       1.38x             1.75x
-    4 M        1.16x          1.92x                       1.72x             2.24x
+    elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)   np.exp
+    16 k       0.17x          0.40x                       0.24x             0.38x                 0.97x
+    64 k       0.42x          1.01x                       0.48x             0.64x                 1.56x
+    128 k      0.70x          1.38x                       0.73x             1.51x (0.85x-1.16x)   1.68x
+    256 k      0.81x          1.77x                       1.16x             1.49x                 1.79x
+    512 k      0.84x          1.84x                       1.31x             1.69x                 1.91x
+    1 M        1.48x          1.93x                       1.57x             1.90x                 1.96x
+    4 M        1.25x          1.85x                       1.88x             1.44x                 1.84x
 
 (The same script on a loaded machine - load 4-6 on 2 cores - never clearly paid below 4 M.) Gates from
-that table: 1 M for a single ufunc or reduction, 128 k for copies and compound kernels. Every split
-path is tested bit-identical to the single call (tests/test_parallel.py).
+that table: 1 M for a single ufunc or reduction, 128 k for copies, 256 k for compound kernels (other runs
+gave 0.85x-1.16x at 128 k), 64 k for exp/tanh. Every split path is tested bit-identical to the single call
+(tests/test_parallel.py).
 """
 import os
 import threading
-from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
@@ -53,13 +54,57 @@ __all__ = ["threads", "set_threads", "ufunc", "copyto", "reduce_rows", "map_bloc
 
 MIN_ELEMENTS = 1 << 20          # 1 M: one ufunc / reduction (see the table above)
 MIN_COPY = 1 << 17              # 128 k: copies (im2col, transposes)
-MIN_BLOCKWISE = 1 << 17         # 128 k: compound kernels (``blockwise``)
-MIN_TRANSCENDENTAL = 1 << 17    # 128 k: exp / tanh (``transcendental``: 1.26x at 128 k, 1.75x at 512 k)
+MIN_BLOCKWISE = 1 << 18         # 256 k: compound kernels (``blockwise``)
+MIN_TRANSCENDENTAL = 1 << 16    # 64 k: exp / tanh (``transcendental``)
 
-_pool = None                    # the ThreadPoolExecutor, or None for 1 thread
+_pool = None                    # the worker threads (a list of _Worker), or None for 1 thread / not started
 _size = None                    # pool size, decided lazily from the environment
-_lock = threading.Lock()
+_lock = threading.Lock()        # guards creating / replacing the pool
+_busy = threading.Lock()        # held while a split call uses the pool: another thread's call runs inline
 _PREFIX = "chainrule-pool"
+
+
+class _Worker:
+    """One persistent thread handed one job at a time through two locks: ~10 µs per hand-off and wait on
+    the project's machine, against ~24 µs for ThreadPoolExecutor.submit().result() (futures, a queue and a
+    condition variable) - which moves every gate below down."""
+    __slots__ = ("go", "done", "job", "error", "thread")
+
+    def __init__(self, name):
+        self.go, self.done = threading.Lock(), threading.Lock()
+        self.go.acquire()
+        self.done.acquire()
+        self.job = self.error = None
+        self.thread = threading.Thread(target=self._loop, name=name, daemon=True)
+        self.thread.start()
+
+    def _loop(self):
+        while True:
+            self.go.acquire()
+            job = self.job
+            if job is None:                     # stop()
+                return
+            try:
+                job()
+            except BaseException as exc:        # handed to the caller by result()
+                self.error = exc
+            self.done.release()
+
+    def submit(self, job):
+        self.job = job
+        self.go.release()
+
+    def result(self):
+        self.done.acquire()
+        self.job = None
+        error, self.error = self.error, None
+        if error is not None:
+            raise error
+
+    def stop(self):
+        self.job = None
+        self.go.release()
+        self.thread.join()
 
 
 def _default_threads():
@@ -87,18 +132,18 @@ def set_threads(n):
     n = int(n)
     if n < 1:
         raise ValueError(f"set_threads: expected a positive number of threads, got {n}")
-    with _lock:
+    with _busy, _lock:                          # (waits for a split call in flight)
         old, _pool, _size = _pool, None, n
-    if old is not None:
-        old.shutdown(wait=True)
+        for w in old or ():
+            w.stop()
 
 
-def _executor():
+def _workers():
     global _pool
     if _pool is None:
         with _lock:
             if _pool is None:
-                _pool = ThreadPoolExecutor(max_workers=threads() - 1, thread_name_prefix=_PREFIX)
+                _pool = [_Worker(f"{_PREFIX}-{i}") for i in range(threads() - 1)]
     return _pool
 
 
@@ -109,18 +154,31 @@ def _bounds(n, parts):
 
 def map_blocks(fn, n):
     """Run fn(start, stop) over row blocks covering range(n): one block per thread, the first on the
-    calling thread. fn must write disjoint outputs. Exceptions propagate."""
+    calling thread. fn must write disjoint outputs. Exceptions propagate. Inside a pool thread (a block
+    splitting again), or while another thread's call holds the pool, it runs inline: no waiting on it."""
     t = threads()
-    if t == 1 or n < 2 or threading.current_thread().name.startswith(_PREFIX):
-        fn(0, n)                # inside a pool thread (a block splitting again): inline, waiting could deadlock
+    if t == 1 or n < 2 or threading.current_thread().name.startswith(_PREFIX) or not _busy.acquire(False):
+        fn(0, n)
         return
-    blocks = _bounds(n, min(t, n))
-    futures = [_executor().submit(fn, a, b) for a, b in blocks[1:]]
     try:
-        fn(*blocks[0])
+        blocks = _bounds(n, min(t, n))
+        used = []
+        for w, (a, b) in zip(_workers(), blocks[1:]):
+            w.submit(lambda a=a, b=b: fn(a, b))
+            used.append(w)
+        try:
+            fn(*blocks[0])
+        finally:
+            errors = []
+            for w in used:
+                try:
+                    w.result()
+                except BaseException as exc:
+                    errors.append(exc)
+        if errors:
+            raise errors[0]
     finally:
-        for f in futures:
-            f.result()
+        _busy.release()
 
 
 def blockwise(kernel, *arrays, min_elements=None):
@@ -215,9 +273,9 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 2
     """Print the table of the module docstring for this machine: 2-thread speedup, gates off."""
     import time
     from .ops.unary import _normal_cdf_float32          # a compound kernel: exact GELU's Φ(x)
-    global MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE
-    gates = MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE
-    MIN_ELEMENTS = MIN_COPY = MIN_BLOCKWISE = 0
+    global MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE, MIN_TRANSCENDENTAL
+    gates = MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE, MIN_TRANSCENDENTAL
+    MIN_ELEMENTS = MIN_COPY = MIN_BLOCKWISE = MIN_TRANSCENDENTAL = 0
 
     def median_us(f):
         ts = []
@@ -226,7 +284,7 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 2
             f()
             ts.append(time.perf_counter() - t)
         return sorted(ts)[calls // 2] * 1e6
-    print("elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)")
+    print("elements   np.add(out=)   copy of a transposed view   np.sum(axis=-1)   blockwise GELU Φ(x)   np.exp")
     try:
         for n in sizes:
             a = np.random.rand(64, n // 64).astype(np.float32)
@@ -234,7 +292,8 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 2
             src, r = np.random.rand(n // 64, 64).astype(np.float32).T, np.empty(64, np.float32)
             row = []
             for f in (lambda: ufunc(np.add, a, b, out=c), lambda: copyto(c, src),
-                      lambda: reduce_rows(np.sum, a, -1, r), lambda: blockwise(_normal_cdf_float32, a)):
+                      lambda: reduce_rows(np.sum, a, -1, r), lambda: blockwise(_normal_cdf_float32, a),
+                      lambda: transcendental(np.exp, a, out=c)):
                 set_threads(1)
                 t1 = median_us(f)
                 set_threads(2)
@@ -242,7 +301,7 @@ def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 2
                 row.append(t1 / median_us(f))
             print(f"{n >> 10:>5} k   " + "   ".join(f"{x:.2f}x" for x in row))
     finally:
-        MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE = gates
+        MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE, MIN_TRANSCENDENTAL = gates
         set_threads(_default_threads())
 
 

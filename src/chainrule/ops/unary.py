@@ -315,7 +315,7 @@ class Gelu(Op):
             inner = x.dtype.type(math.sqrt(2 / math.pi)) * (x + x.dtype.type(0.044715) * x * x * x)
             return half * x * (1 + xp_of(x).tanh(inner))
         if type(x) is np.ndarray and x.dtype == np.float32 and x.ndim:
-            cdf = _parallel.blockwise(_normal_cdf_float32, x)
+            cdf = _normal_cdf_tail_(x, _parallel.blockwise(_normal_cdf_float32, x))
         else:
             cdf = erf_array(x * x.dtype.type(1 / math.sqrt(2)))     # Φ(x) = (1 + erf(x/√2)) / 2
             cdf += 1
@@ -464,11 +464,17 @@ def _normal_cdf_float32(x, out):
     p /= q
     p += np.float32(1)
     p *= np.float32(0.5)
+    return p
+
+
+def _normal_cdf_tail_(x, cdf):
+    """Recompute Φ in float64 where x < -2.5 (see ``_normal_cdf_float32``), in place on the fresh
+    contiguous ``cdf``. Once for the whole array, after the blocks: few elements, many small NumPy calls."""
     tail = np.flatnonzero(x < np.float32(-2.5))        # (flat indices: nonzero's index tuples are slow)
     if tail.size:
         erf_tail = erf_array(x.reshape(-1)[tail].astype(np.float64) * (1 / math.sqrt(2)))
-        p.reshape(-1)[tail] = 0.5 * (1 + erf_tail)       # (p = out: a fresh contiguous array)
-    return p
+        cdf.reshape(-1)[tail] = 0.5 * (1 + erf_tail)
+    return cdf
 
 
 def _horner(x2, coeffs):
