@@ -417,3 +417,24 @@ def test_contiguous_of_a_transpose_is_contiguous_so_view_works():
     w = np.arange(24.0).reshape(2, 12)
     (y.view(2, 12) * cr.tensor(w)).sum().backward()
     assert np.array_equal(x.grad.numpy(), w.reshape(2, 4, 3).transpose(0, 2, 1))
+
+
+@pytest.mark.parametrize("src,dst", [((), (4,)), ((3, 1), (3, 5)), ((1, 4), (2, 3, 4)), ((2, 3), (2, 3)),
+                                     ((1,), (0,)), ((3, 1), (3, 0))])
+def test_broadcast_array_is_numpys_read_only_view(src, dst):
+    """expand's raw kernel: the same values, strides and read-only flag as np.broadcast_to, sharing memory."""
+    from chainrule.ops._util import broadcast_array
+    x = np.arange(int(np.prod(src)), dtype=np.float32).reshape(src)
+    got, want = broadcast_array(x, dst), np.broadcast_to(x, dst)
+    assert got.shape == want.shape and got.strides == want.strides and not got.flags.writeable
+    np.testing.assert_array_equal(got, want)
+    assert got.size == 0 or np.shares_memory(got, x)
+
+
+def test_broadcast_array_raises_numpys_error():
+    from chainrule.ops._util import broadcast_array
+    with pytest.raises(ValueError):
+        broadcast_array(np.ones((3, 2), np.float32), (3, 4))
+    t = cr.ones(3, 2)
+    with pytest.raises(Exception, match="expand"):
+        t.expand(3, 4)

@@ -276,12 +276,16 @@ def _check_anomaly(node, grads):
             raise RuntimeError(f"Function '{node.name()}' returned {what} values in its {i}th output.{where}")
 
 
+def _seed(data):
+    """d(out)/d(out) = 1 for a one-element output ``data`` (np.ones costs 1.6 µs, this 0.4)."""
+    seed = np.array(1, data.dtype)
+    return _fn._make(seed if data.ndim == 0 else seed.reshape(data.shape))
+
+
 def _prepare_roots(outputs, grad_outputs, create_graph, api):
     Tensor, _make = _fn._Tensor, _fn._make
     if grad_outputs is None and type(outputs) is Tensor and outputs._requires_grad and outputs._data.size == 1:
-        data = outputs._data                                        # loss.backward(): seed with 1
-        seed = np.array(1, data.dtype)                              # (np.ones costs 1.6 µs, this 0.4)
-        return (outputs,), (_make(seed if data.ndim == 0 else seed.reshape(data.shape)),)
+        return (outputs,), (_seed(outputs._data),)                  # loss.backward(): the common case
     if isinstance(outputs, Tensor):
         outputs = (outputs,)
     outputs = tuple(outputs)
@@ -294,8 +298,7 @@ def _prepare_roots(outputs, grad_outputs, create_graph, api):
     for i, (t, g) in enumerate(zip(outputs, grad_outputs)):
         if g is None and t._requires_grad and t._data.size == 1:     # loss.backward(): seed with 1
             roots.append(t)
-            seed = np.array(1, t._data.dtype)                        # (np.ones costs 1.6 µs, this 0.4)
-            grads.append(_make(seed if t._data.ndim == 0 else seed.reshape(t._data.shape)))
+            grads.append(_seed(t._data))
             continue
         if not t._requires_grad:
             raise RuntimeError(f"{api}: element {i} of tensors does not require grad and does not have a "

@@ -5,8 +5,8 @@ Two ways to define an op, same node underneath:
 * ``Function`` - the PyTorch API for users: ``forward(ctx, *args)`` gets Tensors (recording is off inside),
   ``backward(ctx, *grads)`` returns one gradient per forward argument.
 * ``Op`` - chainrule's built-in ops: ``forward(ctx, *arrays, **params)`` works on raw arrays (the fast
-  path), ``backward(ctx, grad)`` is written with differentiable Tensor ops, so running it with recording on
-  (``create_graph=True``) yields grad-of-grad for free.
+  path); ``backward(ctx, grad)`` is written once for two carriers - raw arrays at first order, Tensors
+  with recording on under ``create_graph=True`` (so grad-of-grad comes for free; see ``Op``).
 
 A node points at its inputs through ``_edges``: ``None`` (no gradient needed), another node, or a leaf
 Tensor (whose ``.grad`` receives the gradient). Nodes never point at their own output, so there are no

@@ -454,12 +454,7 @@ def _normal_cdf_float32(x, out):
     np.clip(c, np.float32(-4), np.float32(4), out=c)
     x2 = c * c
     q = _horner(x2, _BETA32)
-    p = out
-    np.multiply(x2, _ALPHA32[0], out=p)
-    for a in _ALPHA32[1:-1]:
-        p += a
-        p *= x2
-    p += _ALPHA32[-1]
+    p = _horner(x2, _ALPHA32, out=out)
     p *= c
     p /= q
     p += np.float32(1)
@@ -477,9 +472,9 @@ def _normal_cdf_tail_(x, cdf):
     return cdf
 
 
-def _horner(x2, coeffs):
-    """c0 x2^(n-1) + c1 x2^(n-2) + ... + c_{n-1}, in place on one buffer."""
-    acc = x2 * coeffs[0]
+def _horner(x2, coeffs, out=None):
+    """c0 x2^(n-1) + c1 x2^(n-2) + ... + c_{n-1}, in place on one buffer (``out``, or a new one)."""
+    acc = np.multiply(x2, coeffs[0], out=out)
     for c in coeffs[1:-1]:
         acc += c
         acc *= x2
