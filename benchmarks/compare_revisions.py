@@ -1,10 +1,10 @@
 """chainrule at two git revisions, interleaved: did a change make a harness case slower?
 
-    python benchmarks/compare_revisions.py BEFORE_REV benchmarks/op_overhead.py expr1 mlp64nn [--rounds 7]
+    python benchmarks/compare_revisions.py BEFORE_REV benchmarks/op_overhead.py expr1 mlp64nn [--rounds 7] [--threads 2]
 
 Runs the script's ``--worker chainrule CASE`` (see _harness.py) in a fresh process per measurement, with
 ``PYTHONPATH`` set to the ``src/`` of BEFORE_REV (exported with ``git archive``) or of this working tree,
-alternating, one thread. Prints the median wall and CPU time per step of each and the after/before ratios.
+alternating, one thread (``--threads N``: N, set as the harness does). Prints the median wall and CPU time per step of each and the after/before ratios.
 """
 import argparse
 import json
@@ -25,9 +25,10 @@ def export_src(rev, dest):
     return os.path.join(dest, "src")
 
 
-def measure(script, case, src):
-    env = dict(os.environ, PYTHONPATH=src, OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1",
-               BENCH_THREADS="1")
+def measure(script, case, src, threads=1):
+    n = str(threads)
+    env = dict(os.environ, PYTHONPATH=src, OMP_NUM_THREADS=n, OPENBLAS_NUM_THREADS=n, MKL_NUM_THREADS=n,
+               BENCH_THREADS=n)
     out = subprocess.run([sys.executable, script, "--worker", "chainrule", case], env=env, capture_output=True,
                          text=True, check=True)
     r = json.loads(out.stdout.strip().splitlines()[-1])
@@ -40,6 +41,7 @@ def main():
     ap.add_argument("script", help="a harness benchmark, e.g. benchmarks/op_overhead.py")
     ap.add_argument("cases", nargs="+")
     ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         srcs = {"before": export_src(args.before, tmp), "after": os.path.join(ROOT, "src")}
@@ -47,7 +49,7 @@ def main():
         for _ in range(args.rounds):
             for case in args.cases:
                 for k, src in srcs.items():
-                    times[(case, k)].append(measure(args.script, case, src))
+                    times[(case, k)].append(measure(args.script, case, src, args.threads))
     print(f"{'case':12}{'before us':>12}{'after us':>12}{'after/before':>14}{'cpu ratio':>11}")
     for case in args.cases:
         b, a = times[(case, "before")], times[(case, "after")]

@@ -86,6 +86,25 @@ def test_second_backward_through_freed_graph_names_retain_graph():
         y.backward()
 
 
+def test_freed_saved_output_names_retain_graph_too():
+    x = leaf([1.0, 2.0])
+    y = x.exp().sum()           # exp saves its output, not its input
+    y.backward()
+    assert y.grad_fn.next_functions[0][0]._freed
+    with pytest.raises(RuntimeError, match=r"retain_graph=True"):
+        y.backward()
+
+
+def test_graph_that_saved_nothing_backpropagates_twice_as_in_pytorch():
+    # add and sum keep no tensors for backward: nothing to free, so (as in PyTorch) a second backward works
+    x = leaf([1.0, 2.0])
+    y = (x + 1).sum()
+    y.backward()
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), [2.0, 2.0])
+    assert not y.grad_fn._freed
+
+
 def test_retain_graph_allows_two_backwards_and_doubles_grads():
     x = leaf([1.0, 2.0])
     y = (x * x).sum()

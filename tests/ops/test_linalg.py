@@ -90,6 +90,18 @@ def test_matmul_dtypes_like_torch():
     assert f32.dtype == cr.float32
 
 
+def test_matmul_of_raw_arrays_stays_raw():
+    """A backward rule's first-order carrier: arrays in, an array out (no Tensor wrapped around it)."""
+    a = np.arange(6, dtype=np.float32).reshape(2, 3)
+    b = np.arange(12, dtype=np.float32).reshape(2, 3, 2)
+    from chainrule.ops.linalg import matmul
+    out = matmul(a, b)
+    assert type(out) is np.ndarray
+    np.testing.assert_array_equal(out, a @ b)
+    with pytest.raises(Exception, match=r"matmul: shapes \(2, 3\) and \(2, 2\)"):
+        matmul(a, np.ones((2, 2), np.float32))
+
+
 def test_numpy_array_on_the_left_of_at():
     a = np.arange(6.0).reshape(2, 3)
     x = cr.tensor(np.ones((3, 2)), requires_grad=True)

@@ -431,6 +431,18 @@ def test_broadcast_array_is_numpys_read_only_view(src, dst):
     assert got.size == 0 or np.shares_memory(got, x)
 
 
+def test_expand_of_a_raw_array_is_a_read_only_view_with_expands_error():
+    """expand on a backward rule's raw carrier skips the op machinery, not its checks."""
+    from chainrule.ops.shape import expand
+    x = np.arange(3, dtype=np.float32).reshape(3, 1)
+    y = expand(x, (2, 3, 4))
+    assert type(y) is np.ndarray and not y.flags.writeable and np.shares_memory(x, y)
+    np.testing.assert_array_equal(y, np.broadcast_to(x, (2, 3, 4)))
+    np.testing.assert_array_equal(expand(x, (-1, 4)), np.broadcast_to(x, (3, 4)))      # -1: the general path
+    with pytest.raises(cr.errors.ShapeError, match=r"expand: a tensor of shape \(3, 1\) cannot be expanded to \(2, 4\)"):
+        expand(x, (2, 4))
+
+
 def test_broadcast_array_raises_numpys_error():
     from chainrule.ops._util import broadcast_array
     with pytest.raises(ValueError):

@@ -14,7 +14,7 @@ import os
 import numpy as np
 
 from . import function as _fn
-from .function import Function
+from .function import _GONE, Function
 from .grad_mode import STATE
 
 __all__ = ["backward", "grad", "queue_callback"]
@@ -143,10 +143,10 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                     else:
                         entry[1] = entry[1] + gi
             if not retain_graph:
-                node._saved = None
+                if node._saved is not None:
+                    node._saved, node._versions = None, _GONE
                 if node._out is not None:
-                    node._out = None
-                node._freed = True
+                    node._out, node._versions = None, _GONE
     finally:
         STATE.grad_enabled = prev_mode
 
@@ -228,18 +228,19 @@ def _leaf_hooks(leaf, g, raw=False):
     return _call_hooks(leaf._hooks, g, raw) if leaf._hooks else g
 
 
-def _own(g):
+def _own(arr):
     """A gradient stored in ``.grad`` must own writable memory that nothing else aliases: optimisers and
     clip_grad_norm_ update it in place. Rules may hand out views (expand, reshape) or the incoming
     gradient itself (add), so copy unless it is a fresh array of its own. Takes an array, returns a Tensor."""
-    arr = g
-    if arr.base is not None or not arr.flags.writeable or _own.seen.get(id(arr)) is arr:
+    key = id(arr)
+    if arr.base is not None or _SEEN.get(key) is arr or not arr.flags.writeable:
         arr = arr.copy()
-    _own.seen[id(arr)] = arr
+        key = id(arr)
+    _SEEN[key] = arr
     return _fn._make(arr)
 
 
-_own.seen = {}
+_SEEN = {}          # id -> array of every array handed to a .grad (or held by the caller) in this backward
 
 
 def _prune(order, capture):
@@ -320,7 +321,7 @@ def _prepare_roots(outputs, grad_outputs, create_graph, api):
                 g = g._cast(t.dtype)
             if not create_graph:
                 g = g.detach()
-        _own.seen[id(g._data)] = g._data      # the caller holds this array: never hand it to a leaf as is
+        _SEEN[id(g._data)] = g._data          # the caller holds this array: never hand it to a leaf as is
         roots.append(t)
         grads.append(g)
     return roots, grads
@@ -345,7 +346,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, 
         _end_callbacks.clear()
         raise
     finally:
-        _own.seen.clear()
+        _SEEN.clear()
     _run_end_callbacks()
 
 
@@ -366,7 +367,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
     try:
         captured = _run(roots, grads, retain_graph, create_graph, capture=inputs)
     finally:
-        _own.seen.clear()
+        _SEEN.clear()
         _end_callbacks.clear()
     result = []
     for i, t in enumerate(inputs):

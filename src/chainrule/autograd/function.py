@@ -32,6 +32,7 @@ class _OutputMarker:
 
 
 _OUTPUT = _OutputMarker()
+_GONE = object()             # ``_versions`` of a node whose saved values backward freed (see ``Function._freed``)
 _SCALARS = (np.generic, bool, int, float)
 
 
@@ -58,11 +59,17 @@ class Function:
     __slots__ = ("_edges", "needs_input_grad", "_saved", "_versions", "_shape", "__weakref__", "__dict__")
     is_view = False
     _out = _out_vc = _out_version = None        # the op's own output (save_output), cycle-free
-    _freed = False                              # backward ran without retain_graph: saved values are gone
     _pre_hooks = None
     _retain = None                              # weakref to the non-leaf Tensor whose .grad is kept
     _trace = None                               # forward stack, under detect_anomaly
     _view_version = None                        # for a recorded view: its memory's version when taken
+
+    @property
+    def _freed(self):
+        """Backward ran without retain_graph and dropped what this node saved (the engine marks it by
+        setting ``_versions`` to ``_GONE``: a slot write, where a flag of its own would cost every freed
+        node an instance dict)."""
+        return self._versions is _GONE
 
     # ---------------------------------------------------------------- what backward rules read
     def save_for_backward(self, *tensors):

@@ -289,6 +289,11 @@ def movedim(x, source, destination):
 
 
 def expand(x, *sizes):
+    if type(x) is np.ndarray and len(sizes) == 1 and type(sizes[0]) is tuple and -1 not in sizes[0]:
+        try:                                    # a backward rule's raw carrier (Sum's, Mean's): 3x cheaper
+            return broadcast_array(x, sizes[0])
+        except ValueError as exc:
+            raise Expand.explain_error(exc, (x,), {"shape": sizes[0]}) from None
     sizes = _shape_arg(sizes)
     shape = shape_of(x)
     if sizes == shape:
