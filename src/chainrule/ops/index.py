@@ -10,7 +10,7 @@ from ._util import data_of, wrap
 def normalize_key(key):
     """A tensor index -> something NumPy indexes with: Tensors become arrays, lists of bools masks."""
     if isinstance(key, tuple):
-        return tuple(_norm_one(k) for k in key)
+        return tuple([_norm_one(k) for k in key])
     return _norm_one(key)
 
 
@@ -25,7 +25,10 @@ def _norm_one(k):
 def _is_basic(key):
     """True when NumPy will return a view (ints, slices, None, Ellipsis only)."""
     if isinstance(key, tuple):
-        return all(_basic_one(k) for k in key)
+        for k in key:
+            if not _basic_one(k):
+                return False
+        return True
     return _basic_one(key)
 
 
@@ -45,8 +48,10 @@ class Index(Op):
             # with a trailing `...` NumPy returns a 0-d view instead of a scalar copy for x[i, j]: writes
             # through w[0] must reach w, and share its version counter, as every basic index does
             parts = key if isinstance(key, tuple) else (key,)
-            if not any(k is Ellipsis for k in parts):
-                return x[parts + (Ellipsis,)]
+            for k in parts:
+                if k is Ellipsis:
+                    return x[key]
+            return x[parts + (Ellipsis,)]
         return x[key]
 
     @staticmethod
@@ -106,6 +111,8 @@ class IndexPut(Op):
 
 
 def getitem(x, key):
+    if type(key) is int or type(key) is slice:             # x[t], x[a:b]: the common cases, nothing to convert
+        return Index.apply(x, key=key, basic=True)
     key = normalize_key(key)
     if isinstance(key, np.ndarray) and key.dtype == np.bool_ and key.shape != data_of(x).shape[:key.ndim]:
         raise IndexError(f"index: boolean mask of shape {key.shape} does not match the indexed tensor's shape "

@@ -8,6 +8,7 @@ import numpy as np
 from ..errors import ShapeError
 from ..autograd.function import Op
 from ._util import broadcast_array, data_of, norm_axis, norm_dim, shape_of, sum_to_array
+from .index import Index
 
 
 class Reshape(Op):
@@ -142,6 +143,22 @@ class Cat(Op):
         shapes = ", ".join(str(tuple(t.shape)) for t in inputs)
         return ShapeError(f"cat: tensors must have the same shape except in the concatenating dimension "
                           f"{params['dim']}; got shapes {shapes}")
+
+
+class Stack(Op):
+    """y = inputs stacked along a new axis ``dim``;  dL/dx_i = the i-th slice of g along dim (a view).
+    One node for the whole stack (an RNN's outputs: dozens of inputs), not an unsqueeze per input + a cat."""
+    __slots__ = ("dim",)
+
+    @staticmethod
+    def forward(ctx, *xs, dim):
+        ctx.dim = dim
+        return np.stack(xs, axis=dim)
+
+    @staticmethod
+    def backward(ctx, g):
+        lead = (slice(None),) * ctx.dim
+        return tuple([g[lead + (i,)] if need else None for i, need in enumerate(ctx.needs_input_grad)])
 
 
 class ConstantPad(Op):
@@ -373,12 +390,20 @@ def stack(tensors, dim=0):
     tensors = list(tensors)
     if not tensors:
         raise ValueError("stack: expected a non-empty list of Tensors")
-    shapes = {tuple(t.shape) for t in tensors}
-    if len(shapes) > 1:
-        raise ShapeError(f"stack: expects each tensor to be equal size, got shapes "
-                         f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
-    d = norm_axis(dim, data_of(tensors[0]).ndim + 1, "stack")
-    return cat([unsqueeze(t, d) for t in tensors], dim=d)
+    first = data_of(tensors[0])
+    shape, dtype = first.shape, first.dtype
+    for t in tensors:
+        a = data_of(t)
+        if a.shape != shape:
+            raise ShapeError(f"stack: expects each tensor to be equal size, got shapes "
+                             f"{', '.join(str(tuple(t.shape)) for t in tensors)}")
+        if a.dtype != dtype:
+            dtype = None
+    if dtype is None:                           # mixed dtypes: promoted as cat (and PyTorch) does
+        from .. import dtypes as _dt
+        dt = _dt.result_type(*tensors)
+        tensors = [t._cast(dt) for t in tensors]
+    return Stack.apply(*tensors, dim=norm_axis(dim, len(shape) + 1, "stack"))
 
 
 def hstack(tensors):
@@ -408,7 +433,7 @@ def narrow(x, dim, start, length):
     if length < 0 or start + length > n:
         raise ShapeError(f"narrow: start ({start}) + length ({length}) exceeds dimension {dim} of size {n} "
                          f"(tensor of shape {tuple(x.shape)}); the length must be in [0, {n - start}]")
-    return x[(slice(None),) * d + (slice(start, start + length),)]
+    return Index.apply(x, key=(slice(None),) * d + (slice(start, start + length),), basic=True)
 
 
 def split(x, split_size_or_sections, dim=0):
@@ -424,9 +449,11 @@ def split(x, split_size_or_sections, dim=0):
         sizes = list(split_size_or_sections)
         if sum(sizes) != n:
             raise ShapeError(f"split: split sizes {sizes} sum to {sum(sizes)} but dimension {dim} has size {n}")
-    out, start = [], 0
-    for s in sizes:
-        out.append(narrow(x, d, start, s))
+    out, start, lead = [], 0, (slice(None),) * d
+    for s in sizes:                 # each piece a view (sizes checked above, so no narrow() per piece)
+        if s < 0:
+            raise ValueError(f"split: split sizes must be non-negative, got {sizes}")
+        out.append(Index.apply(x, key=lead + (slice(start, start + s),), basic=True))
         start += s
     return tuple(out)
 
