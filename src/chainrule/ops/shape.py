@@ -5,6 +5,7 @@ copied, slice what cat joined.
 """
 import numpy as np
 
+from .. import dtypes as _dt
 from ..errors import ShapeError
 from ..autograd.function import Op
 from ._util import broadcast_array, data_of, norm_axis, norm_dim, shape_of, sum_to_array
@@ -371,7 +372,6 @@ def cat(tensors, dim=0):
         raise ValueError("cat: expected a non-empty list of Tensors")
     first = tensors[0]
     if any(data_of(t).dtype != data_of(first).dtype for t in tensors):
-        from .. import dtypes as _dt
         dt = _dt.result_type(*tensors)
         tensors = [t._cast(dt) for t in tensors]
     nd = data_of(first).ndim
@@ -400,7 +400,6 @@ def stack(tensors, dim=0):
         if a.dtype != dtype:
             dtype = None
     if dtype is None:                           # mixed dtypes: promoted as cat (and PyTorch) does
-        from .. import dtypes as _dt
         dt = _dt.result_type(*tensors)
         tensors = [t._cast(dt) for t in tensors]
     return Stack.apply(*tensors, dim=norm_axis(dim, len(shape) + 1, "stack"))

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from .. import _parallel
+from .. import dtypes as _dt
 from ..autograd.function import Op
 from ..tensor import _make
 from ._util import data_of, sigmoid_array, xp_of, zeros_like
@@ -530,7 +531,6 @@ def _exp_sq(y):
 
 # ---------------------------------------------------------------------- public functions
 def _floatify(x):
-    from .. import dtypes as _dt
     return x if data_of(x).dtype.kind == "f" else x._cast(_dt.get_default_dtype())
 
 
