@@ -21,7 +21,7 @@ def as_tensor(x, dtype=None):
     """Anything array-like -> a constant Tensor (Tensors pass through)."""
     if isinstance(x, Tensor):
         return x
-    from ..creation import tensor
+    from ..creation import tensor                # creation imports tensor, which loads the ops: a cycle
     return tensor(x, dtype=dtype)
 
 

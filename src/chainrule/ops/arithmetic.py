@@ -9,8 +9,9 @@ import numpy as np
 
 from .. import dtypes as _dt
 from ..autograd.function import Op
+from ..errors import DTypeError, DivisionByZeroError, describe, op_error
 from ..tensor import Tensor, _make
-from ._util import cast_to, data_of, dtype_of, is_number, operands, shape_of, xp_of, zeros_like
+from ._util import cast_to, data_of, dtype_of, is_number, operands, shape_of, wrap, xp_of, zeros_like
 from .shape import sum_to
 
 
@@ -150,7 +151,6 @@ class Pow(Op):
     @classmethod
     def explain_error(cls, exc, inputs, params):
         if "negative integer powers" in str(exc):
-            from ..errors import DTypeError, describe
             a, b = inputs
             return DTypeError(f"pow: inputs {describe(a)}, {describe(b)}: integers to negative integer powers "
                               f"are not allowed (the result would not be an integer). Fix: make the base "
@@ -232,7 +232,6 @@ class Where(Op):
     @classmethod
     def explain_error(cls, exc, inputs, params):
         # name the condition by its shape rather than printing the whole mask
-        from ..errors import op_error
         return op_error("where", exc, inputs, {"condition shape": tuple(params["cond"].shape)})
 
 
@@ -273,7 +272,6 @@ def add(a, b, alpha=1):
 
 def sub(a, b, alpha=1):
     if _is_bool(a) or _is_bool(b):
-        from ..errors import DTypeError, describe
         raise DTypeError(f"sub: subtraction with a bool tensor is not supported (inputs {describe(a)}, "
                          f"{describe(b)}), as in PyTorch. Fix: use ^ or logical_xor() to compare masks, or "
                          f"convert first with .long() / .float().")
@@ -319,7 +317,6 @@ def floor_divide(a, b):
 
 def remainder(a, b):
     a, b = operands(a, b)
-    from ._util import wrap
     _check_integer_divisor(a, b, "remainder")
     if _is_float(a) or _is_float(b):
         return Remainder.apply(a, b)
@@ -330,14 +327,12 @@ def _check_integer_divisor(a, b, op):
     """Integer division by zero has no answer (NumPy quietly returns 0): raise, as PyTorch does."""
     x, y = _arr(a), _arr(b)
     if np.result_type(x, y).kind in "iub" and np.any(np.asarray(y) == 0):
-        from ..errors import DivisionByZeroError, describe
         raise DivisionByZeroError(f"{op}: integer division by zero (inputs {describe(a)}, {describe(b)}); "
                                   f"PyTorch raises too. Fix: mask the zero divisors, or divide as floats "
                                   f"(.float()), which gives inf/nan")
 
 
 def _rounded_div(a, b, mode):
-    from ._util import wrap
     x, y = _arr(a), _arr(b)
     if mode in ("floor", "trunc"):
         _check_integer_divisor(a, b, "floor_divide" if mode == "floor" else "div(rounding_mode='trunc')")
@@ -381,7 +376,6 @@ def where(condition, input=None, other=None):
     ``where(cond)`` alone returns the indices of the true elements (as ``nonzero(as_tuple=True)``)."""
     cond = data_of(condition) if isinstance(condition, Tensor) else np.asarray(condition)
     if input is None and other is None:
-        from ._util import wrap
         return tuple(wrap(i) for i in np.nonzero(cond))
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)

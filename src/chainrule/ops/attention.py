@@ -30,7 +30,7 @@ from ._util import dropout_keep_mask
 from .linalg import matmul
 from .linear import linear
 from .reduce import SoftmaxGrad, rowsum as _rowsum, softmax_rows as _softmax_rows, sum as reduce_sum
-from .shape import mT, sum_to
+from .shape import cat, mT, pad, sum_to
 
 __all__ = ["scaled_dot_product_attention", "multi_head_attention_forward"]
 
@@ -364,7 +364,6 @@ def _split_heads(x, num_heads, head_dim, batch_first):
 
 def _append_position(x, row, batch_first):
     """Append one position along the sequence dim: ``row`` (1, 1, E) repeated over the batch, or zeros."""
-    from .shape import cat
     seq_dim = 1 if batch_first else 0
     n = x.shape[0] if batch_first else x.shape[1]
     shape = (n, 1, x.shape[-1]) if batch_first else (1, n, x.shape[-1])
@@ -376,7 +375,6 @@ def _pad_last(mask):
     """One more key position that everyone may attend: a zero column on the mask."""
     if mask is None:
         return None
-    from .shape import pad
     return pad(mask, (0, 1))
 
 

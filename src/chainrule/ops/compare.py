@@ -1,7 +1,7 @@
 """Comparisons and logical ops: bool results, no gradient (they are piecewise constant)."""
 import numpy as np
 
-from ..errors import op_error
+from ..errors import DTypeError, describe, op_error
 from ..tensor import Tensor
 from ._util import operands, wrap
 
@@ -50,7 +50,6 @@ def _logical(name, fn, bitwise):
         x, y = _arr(a), _arr(b)
         kind = np.result_type(x, y).kind if bitwise else "b"
         if kind not in "iub":            # & | ^ on floats have no meaning (PyTorch refuses too)
-            from ..errors import DTypeError, describe
             raise DTypeError(f"{name} (&, |, ^): only integer and bool tensors are supported, got "
                              f"{describe(a)} and {describe(b)}. Fix: compare first (x > 0) or use "
                              f"logical_{name.split('_')[1]} for truth values.")

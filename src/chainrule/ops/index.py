@@ -3,8 +3,8 @@ their backward. A position read k times receives the sum of its k gradients (``n
 import numpy as np
 
 from ..autograd.function import Op
-from ..tensor import Tensor
-from ._util import data_of, wrap
+from ..tensor import Tensor, _make
+from ._util import as_tensor, data_of, norm_axis, wrap
 
 
 def normalize_key(key):
@@ -97,13 +97,13 @@ class IndexPut(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .shape import sum_to
+        from .shape import sum_to                # shape imports index: a cycle
         nx, nv = ctx.needs_input_grad
         gx = gv = None
         if nx:
             mask = np.ones(data_of(g).shape, dtype=bool)
             mask[ctx.key] = False
-            from .arithmetic import scale_by
+            from .arithmetic import scale_by     # arithmetic imports shape, which imports index: a cycle
             gx = scale_by(g, mask)
         if nv:
             gv = sum_to(Index.apply(g, key=ctx.key, basic=_is_basic(ctx.key)), ctx.v_shape)
@@ -122,7 +122,6 @@ def getitem(x, key):
 
 def index_put(x, key, value):
     """Out-of-place ``x[key] = value`` (differentiable in both)."""
-    from ._util import as_tensor
     key = normalize_key(key)
     v = value if isinstance(value, Tensor) else as_tensor(value, dtype=x.dtype)
     if data_of(v).dtype != data_of(x).dtype:
@@ -131,7 +130,6 @@ def index_put(x, key, value):
 
 
 def index_select(x, dim, index):
-    from ._util import norm_axis
     d = norm_axis(dim, data_of(x).ndim, "index_select")
     idx = data_of(index) if isinstance(index, Tensor) else np.asarray(index)
     if idx.ndim > 1:
@@ -141,7 +139,7 @@ def index_select(x, dim, index):
 
 def masked_fill(x, mask, value):
     """x with ``value`` wherever ``mask`` (broadcastable) is true; no gradient flows to the filled places."""
-    from .arithmetic import where
+    from .arithmetic import where                # arithmetic imports shape, which imports index: a cycle
     m = data_of(mask) if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
         raise TypeError(f"masked_fill: mask must be a bool tensor, got {m.dtype}")
@@ -149,7 +147,6 @@ def masked_fill(x, mask, value):
         value = value.item() if not value._requires_grad else value
     if not isinstance(value, Tensor):
         value = np.asarray(value, dtype=data_of(x).dtype)
-        from ..tensor import _make
         value = _make(value)
     return where(m, value, x)
 

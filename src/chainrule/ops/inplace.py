@@ -7,10 +7,15 @@ re-based onto the new node (its history now ends with this op), as PyTorch does.
 """
 import numpy as np
 
-from ..autograd.grad_mode import STATE
+from ..autograd.function import VIEWS
+from ..autograd.grad_mode import STATE, no_grad
 from ..errors import DTypeError
+from ..random import default_generator
 from ..tensor import Tensor
 from ._util import as_tensor
+from .arithmetic import add, mul
+from .index import _describe_key, index_put, normalize_key
+from .shape import expand
 
 
 def _check_writable(x, op):
@@ -34,7 +39,6 @@ def _rebase(x, op, compute):
         # (an Index node with an integer-array or mask key made a copy, not a view: that one is fine)
         raise RuntimeError(f"{op}: in-place modification of a view of a tensor that requires grad is not "
                            f"supported by chainrule; use the out-of-place op (e.g. y = x.clone(); y[...] = v).")
-    from ..autograd.function import VIEWS
     VIEWS.rebased = True         # from now on, recording checks for views taken before this write
     old = Tensor.__new__(Tensor)              # the old value, as it was, for the new node to consume
     old._data, old._requires_grad, old.grad, old.grad_fn = x._data.copy(), x._requires_grad, None, x.grad_fn
@@ -96,7 +100,6 @@ def _unary_inplace(name, out_of_place):
 def add_(x, other, alpha=1):
     """x += alpha * other, without a temporary when nothing is recorded (the optimiser's hot path)."""
     if _recording(x, other):
-        from .arithmetic import add
         return _rebase(x, "add_", lambda old: add(old, other, alpha=alpha))
     o = other._data if isinstance(other, Tensor) else other
     if alpha != 1:
@@ -116,7 +119,6 @@ def add_(x, other, alpha=1):
 
 def mul_(x, other):
     if _recording(x, other):
-        from .arithmetic import mul
         return _rebase(x, "mul_", lambda old: mul(old, other))
     o = other._data if isinstance(other, Tensor) else other
     _check_writable(x, "mul_")
@@ -138,7 +140,6 @@ def zero_(x):
 
 def fill_(x, value):
     if _recording(x, value):
-        from .arithmetic import add
         return _rebase(x, "fill_", lambda old: add(old * 0, value))
     v = value._data if isinstance(value, Tensor) else value
     if np.ndim(v) != 0:
@@ -150,8 +151,6 @@ def fill_(x, value):
 def copy_(x, src):
     src = as_tensor(src)
     if _recording(x, src):
-        from .arithmetic import add
-        from .shape import expand
         return _rebase(x, "copy_", lambda old: add(old * 0, expand(src._cast(x.dtype), x.shape)))
     _check_writable(x, "copy_")
     try:
@@ -170,7 +169,6 @@ def _check_float(x, op):
 
 
 def uniform_(x, a=0.0, b=1.0, generator=None):
-    from ..random import default_generator
     _check_float(x, "uniform_")
     gen = generator or default_generator()
     with _no_record():
@@ -178,7 +176,6 @@ def uniform_(x, a=0.0, b=1.0, generator=None):
 
 
 def normal_(x, mean=0.0, std=1.0, generator=None):
-    from ..random import default_generator
     _check_float(x, "normal_")
     gen = generator or default_generator()
     with _no_record():
@@ -187,13 +184,11 @@ def normal_(x, mean=0.0, std=1.0, generator=None):
 
 def _no_record():
     """Random init writes are never recorded (as in PyTorch, where init runs under no_grad)."""
-    from ..autograd.grad_mode import no_grad
     return no_grad()
 
 
 def setitem(x, key, value):
     """``x[key] = value``. Recorded (differentiable) when x is a non-leaf or value requires grad."""
-    from .index import index_put, normalize_key
     if _recording(x, value):
         return _rebase(x, "__setitem__", lambda old: index_put(old, key, value))
     _check_writable(x, "__setitem__")
@@ -207,5 +202,4 @@ def setitem(x, key, value):
 
 
 def _fmt(key):
-    from .index import _describe_key, normalize_key
     return _describe_key(normalize_key(key))

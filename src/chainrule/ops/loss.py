@@ -16,13 +16,19 @@ computed as log1p(e^-|x|) + max(-x, 0), never exp of a large number):
 The regression losses (mse, l1, smooth_l1, huber), kl_div and the margin losses are short compositions
 of differentiable ops, so their second derivatives come for free.
 """
+import warnings
+
 import numpy as np
 
 from ..autograd.function import Op
+from ..creation import tensor
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
-from ._util import sigmoid_array
-from .reduce import rowsum
+from ._util import operands, sigmoid_array
+from .arithmetic import clamp, where
+from .reduce import Softmax, SoftmaxGrad, gather, log_softmax, rowsum, sum as reduce_sum
+from .shape import broadcast_tensors
+from .unary import abs as _abs, exp, log, log1p, relu, sigmoid
 
 __all__ = ["cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
            "binary_cross_entropy", "binary_cross_entropy_with_logits", "kl_div", "cosine_embedding_loss",
@@ -99,7 +105,6 @@ class CrossEntropyGrad(Op):
 
     @staticmethod
     def backward(ctx, h):
-        from .reduce import Softmax, SoftmaxGrad, sum
         x, g = ctx.saved_tensors
         nx, ng = ctx.needs_input_grad
         t, valid, w_n, weight, eps, reduction, denom = ctx.k
@@ -109,9 +114,9 @@ class CrossEntropyGrad(Op):
             coef = _row_coef(ctx.k, c)[:, None].astype(ctx.probs.dtype)
             dx = SoftmaxGrad.apply(Softmax.apply(x, dim=1), h * _per_row(g, reduction, denom, n) * coef, dim=1)
         if ng:
-            per = sum(h * CrossEntropyGrad.apply(x, np.ones((), ctx.probs.dtype), probs=ctx.probs,
-                                                 k=(t, valid, w_n, weight, eps, "sum", 1.0)), 1)
-            dg = per if reduction == "none" else sum(per) * (1.0 / denom)
+            per = reduce_sum(h * CrossEntropyGrad.apply(x, np.ones((), ctx.probs.dtype), probs=ctx.probs,
+                                                        k=(t, valid, w_n, weight, eps, "sum", 1.0)), 1)
+            dg = per if reduction == "none" else reduce_sum(per) * (1.0 / denom)
         return dx, dg
 
 
@@ -143,7 +148,6 @@ def cross_entropy(input, target, weight=None, size_average=None, ignore_index=-1
     if not 0.0 <= label_smoothing <= 1.0:
         raise ValueError(f"cross_entropy: label_smoothing must be between 0.0 and 1.0, got {label_smoothing}")
     if not isinstance(target, Tensor):
-        from ..creation import tensor
         target = tensor(target)
     if target._data.dtype.kind == "f":                       # probabilities (soft targets)
         index_shape = (x.shape[0],) + tuple(x.shape[2:]) if x.ndim > 1 else ()
@@ -195,7 +199,6 @@ def _check_logits(x, op):
 
 
 def _soft_cross_entropy(x, target, weight, reduction, label_smoothing):
-    from .reduce import log_softmax
     if tuple(target.shape) != tuple(x.shape):
         raise ShapeError(f"cross_entropy: probability targets must have the input's shape {tuple(x.shape)}, "
                          f"got {tuple(target.shape)}")
@@ -218,11 +221,9 @@ def _soft_cross_entropy(x, target, weight, reduction, label_smoothing):
 
 def nll_loss(input, target, weight=None, size_average=None, ignore_index=-100, reduce=None, reduction="mean"):
     """Negative log-likelihood of log-probabilities ``input`` (N, C, ...) at class indices ``target``."""
-    from .reduce import gather
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x = input
     if not isinstance(target, Tensor):
-        from ..creation import tensor
         target = tensor(target)
     if x.ndim == 0:
         raise ShapeError("nll_loss: input must have a class dimension: (C,), (N, C) or (N, C, d1, ...)")
@@ -270,7 +271,6 @@ def _legacy_reduction(size_average, reduce, reduction):
     size_average = True if size_average is None else size_average
     reduce = True if reduce is None else reduce
     legacy = "none" if not reduce else ("mean" if size_average else "sum")
-    import warnings
     warnings.warn(f"size_average and reduce args will be deprecated, please use reduction='{legacy}' instead.",
                   stacklevel=3)
     return legacy
@@ -290,18 +290,14 @@ def _reduce(per, reduction, op):
 def _as_loss_tensor(t, like, op, name="target"):
     if isinstance(t, Tensor):
         return t
-    from ..creation import tensor
     return tensor(t, dtype=like.dtype)
 
 
 def _pointwise_pair(input, target, op):
     """input and target of a regression loss: floating, broadcast together (with PyTorch's warning when
     their sizes differ), one dtype."""
-    from ._util import operands
-    from .shape import broadcast_tensors
     target = _as_loss_tensor(target, input, op)
     if tuple(target.shape) != tuple(input.shape):
-        import warnings
         warnings.warn(f"{op}: using a target size ({tuple(target.shape)}) that is different to the input size "
                       f"({tuple(input.shape)}). This will likely lead to incorrect results due to broadcasting. "
                       f"Please ensure they have the same size.", stacklevel=3)
@@ -351,7 +347,6 @@ def mse_loss(input, target, size_average=None, reduce=None, reduction="mean", we
 
 def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", weight=None):
     """|x - y| per element, reduced (weighted 'mean' = Σ w |x-y| / Σ w)."""
-    from .unary import abs as _abs
     reduction = _legacy_reduction(size_average, reduce, reduction)
     x, y = _pointwise_pair(input, target, "l1_loss")
     return _weighted(_abs(x - y), _elementwise_weight(weight, x, "l1_loss"), reduction, "l1_loss", True)
@@ -359,8 +354,6 @@ def l1_loss(input, target, size_average=None, reduce=None, reduction="mean", wei
 
 def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mean", beta=1.0):
     """0.5 d² / beta where |d| < beta, else |d| - 0.5 beta  (d = x - y; beta = 0 is the L1 loss)."""
-    from .arithmetic import where
-    from .unary import abs as _abs
     reduction = _legacy_reduction(size_average, reduce, reduction)
     if beta < 0:
         raise ValueError(f"smooth_l1_loss: beta must be non-negative, got {beta}")
@@ -375,8 +368,6 @@ def smooth_l1_loss(input, target, size_average=None, reduce=None, reduction="mea
 
 def huber_loss(input, target, reduction="mean", delta=1.0, weight=None):
     """0.5 d² where |d| < delta, else delta (|d| - 0.5 delta)  (d = x - y)."""
-    from .arithmetic import where
-    from .unary import abs as _abs
     if delta <= 0:
         raise ValueError(f"huber_loss: delta must be positive, got {delta}")
     x, y = _pointwise_pair(input, target, "huber_loss")
@@ -444,7 +435,6 @@ class BinaryCrossEntropy(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .unary import log, log1p
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         gx = BinaryCrossEntropyGrad.apply(x, y, g, w=ctx.w) if nx else None
@@ -468,7 +458,6 @@ class BinaryCrossEntropyGrad(Op):
 
     @staticmethod
     def backward(ctx, h):
-        from .arithmetic import clamp, where
         x, y, g = ctx.saved_tensors
         nx, ny, ng = ctx.needs_input_grad
         hw = h * _make(ctx.w) if ctx.w is not None else h
@@ -521,7 +510,6 @@ class BinaryCrossEntropyWithLogits(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .unary import abs as _abs, exp, log1p, relu
         x, y = ctx.saved_tensors
         nx, ny = ctx.needs_input_grad
         w, pw = ctx.w, ctx.pw
@@ -553,7 +541,6 @@ class BinaryCrossEntropyWithLogitsGrad(Op):
 
     @staticmethod
     def backward(ctx, h):
-        from .unary import sigmoid
         x, y, g = ctx.saved_tensors
         nx, ny, ng = ctx.needs_input_grad
         w, pw = ctx.w, ctx.pw
@@ -584,8 +571,6 @@ def kl_div(input, target, size_average=None, reduce=None, reduction="mean", log_
     """KL(target || exp(input)) pointwise, ``input`` being log-probabilities:
     target (log target - input) (0 where target = 0), or with ``log_target`` exp(t) (t - input).
     ``reduction='batchmean'`` divides the sum by the batch size (the mathematical KL divergence)."""
-    from .arithmetic import where
-    from .unary import exp, log
     op = "kl_div"
     if size_average is not None or reduce is not None:
         reduction = _legacy_reduction(size_average, reduce, "mean")
@@ -613,7 +598,6 @@ def _margin_target(target, like, op, expected):
 
 def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """max(0, -y (x1 - x2) + margin), y = ±1 saying which input should rank higher."""
-    from .arithmetic import clamp
     reduction = _legacy_reduction(size_average, reduce, reduction)
     op = "margin_ranking_loss"
     target = _as_loss_tensor(target, input1, op)
@@ -630,7 +614,6 @@ def margin_ranking_loss(input1, input2, target, margin=0.0, size_average=None, r
 def cosine_embedding_loss(input1, input2, target, margin=0.0, size_average=None, reduce=None, reduction="mean"):
     """1 - cos(x1, x2) where y = 1,  max(0, cos(x1, x2) - margin) where y = -1 (cosine over the last dim
     of (N, D) or (D,) inputs; as PyTorch, cos = x1·x2 / √((|x1|² + ε)(|x2|² + ε)), ε = 1e-12)."""
-    from .arithmetic import clamp, where
     reduction = _legacy_reduction(size_average, reduce, reduction)
     op = "cosine_embedding_loss"
     if tuple(input1.shape) != tuple(input2.shape) or input1.ndim not in (1, 2):

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..autograd.function import Op
 from ..autograd.grad_mode import no_grad
+from ..creation import tensor
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor
 from ._util import sum_to_array
@@ -222,7 +223,6 @@ def _param(p, x, op, name, shape):
     if p is None:
         return None
     if not isinstance(p, Tensor):
-        from ..creation import tensor
         p = tensor(p, dtype=x.dtype)
     if tuple(p.shape) != tuple(shape):
         raise ShapeError(f"{op}: {name} must have shape {tuple(shape)}, got {tuple(p.shape)}")

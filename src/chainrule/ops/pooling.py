@@ -23,6 +23,7 @@ from ..autograd.grad_mode import STATE
 from ..errors import DTypeError, ShapeError
 from ..tensor import Tensor, _make
 from .conv import ConvGeometry, _tuple, crop_padding, offset_slices, pad_input
+from .shape import pad as _pad
 
 __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg_pool1d", "adaptive_avg_pool2d",
            "interpolate"]
@@ -366,7 +367,6 @@ def _adaptive_axis(x, axis, o):
     length = end - start
     # x with a zero appended along the axis: window slot t of output i reads start+t, or the zero (index n)
     # once the window is exhausted - so summing slot by slot adds exact zeros, never 0·inf.
-    from .shape import pad as _pad
     widths = [0, 0] * (x._data.ndim - 1 - axis % x._data.ndim) + [0, 1]
     xz = _pad(x, widths)
     total = None

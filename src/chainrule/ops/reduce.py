@@ -15,8 +15,9 @@ from ..autograd.function import Op
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
 from ._util import data_of, dtype_of, norm_axis, norm_dim, shape_of, xp_of, wrap
-from .arithmetic import scale_by, where
-from .shape import expand, reshape
+from .arithmetic import maximum, minimum, scale_by, where
+from .shape import expand, flip, movedim, reshape
+from .unary import abs as _abs, exp, log, sqrt
 
 
 def _keep_shape(in_shape, axes):
@@ -100,7 +101,6 @@ def _prod_of_others(x, y, axis):
     others = y / where(zero, 1.0, x)                   # x_i replaced by 1 where 0: no 0/0 (and no NaN grads)
     if not zero.any():
         return others
-    from .shape import movedim
     moved = x if axis is None else movedim(x, axis, -1)
     n = a.size if axis is None else a.shape[axis]
     xm = reshape(moved, (-1, n))                       # one slice per row
@@ -270,7 +270,6 @@ class LogSoftmaxGrad(Op):
 
     @staticmethod
     def backward(ctx, h):
-        from .unary import exp
         y, g = ctx.saved_tensors
         ny, ng = ctx.needs_input_grad
         p = exp(y)
@@ -337,7 +336,6 @@ class Cumsum(Op):
 
     @staticmethod
     def backward(ctx, g):
-        from .shape import flip
         return (flip(cumsum(flip(g, ctx.dim), ctx.dim), ctx.dim),)
 
 
@@ -420,7 +418,6 @@ def var(x, dim=None, unbiased=None, keepdim=False, correction=None):
 
 @_either_carrier
 def std(x, dim=None, unbiased=None, keepdim=False, correction=None):
-    from .unary import sqrt
     return sqrt(var(x, dim, unbiased, keepdim, correction))
 
 
@@ -482,7 +479,6 @@ class MinMaxResult(tuple):
 def _max_min(x, dim, keepdim, other, largest):
     name = "max" if largest else "min"
     if isinstance(dim, Tensor) or (other is not None):      # max(a, b): elementwise
-        from .arithmetic import maximum, minimum
         b = dim if other is None else other
         return maximum(x, b) if largest else minimum(x, b)
     if dim is None:
@@ -550,15 +546,13 @@ def gather(x, dim, index):
 @_either_carrier
 def take_along_dim(x, indices, dim=None):
     if dim is None:
-        from .shape import reshape as _r
-        return gather(_r(x, -1), 0, indices._data.reshape(-1) if isinstance(indices, Tensor) else indices)
+        return gather(reshape(x, -1), 0, indices._data.reshape(-1) if isinstance(indices, Tensor) else indices)
     return gather(x, dim, indices)
 
 
 @_either_carrier
 def logsumexp(x, dim=None, keepdim=False):
     """log Σ e^x, computed as m + log Σ e^(x - m) with m = max x (held constant: the identity holds for any m)."""
-    from .unary import exp, log
     axes = _axes(dim, x._data.ndim, "logsumexp")
     a = x._data
     if a.size:
@@ -577,7 +571,6 @@ def norm(x, p="fro", dim=None, keepdim=False):
 
     Gradients follow PyTorch where the formula has none: 0 at a norm of 0 (e.g. the zero vector), 0 at
     an element x_i = 0 for p < 1, and shared evenly among ties for ±inf."""
-    from .unary import abs as _abs, sqrt
     axes = _axes(dim, x._data.ndim, "norm")
     if isinstance(p, str) and p not in ("fro", "inf", "-inf"):
         raise ValueError(f"norm: p={p!r} is not supported; use a number, 'fro', 'inf' or '-inf' "

@@ -31,10 +31,16 @@ gives the second order by differentiating a recomputed graph of primitive Tensor
 """
 import numpy as np
 
+from .. import creation
+from ..autograd.engine import grad
 from ..autograd.function import Op
 from ..autograd.grad_mode import STATE, enable_grad
 from ..errors import ShapeError
 from ..tensor import Tensor, _make
+from .dropout import dropout as _dropout
+from .linear import linear
+from .shape import cat, stack
+from .unary import relu, sigmoid, tanh
 
 __all__ = ["rnn", "rnn_layer", "lstm_cell", "gru_cell", "rnn_tanh_cell", "rnn_relu_cell", "GATES"]
 
@@ -219,8 +225,6 @@ class RNNSequenceGrad(Op):
 
     @staticmethod
     def backward(ctx, gv):
-        from ..autograd.engine import grad
-        from .shape import cat
         gy, _, *inputs = ctx.saved_tensors
         create = STATE.grad_enabled                       # create_graph: keep the result differentiable
         with enable_grad():
@@ -547,10 +551,6 @@ def _rnn_backward(ctx, gy, Y, x, h0, w_ih, w_hh):
 def _reference(mode, x, h0, c0, w_ih, w_hh, b_ih, b_hh, reverse=False):
     """The same layer composed from primitive differentiable ops, one step at a time (RNNSequence's
     output layout). Used for create_graph backward; slow but obviously right."""
-    from .. import creation
-    from .linear import linear
-    from .shape import cat, stack
-    from .unary import relu, sigmoid, tanh
     T, B = x.shape[0], x.shape[1]
     H = w_hh.shape[1]
     xp = linear(x, w_ih, b_ih)
@@ -597,8 +597,6 @@ def rnn(mode, input, hx, cx, weights, num_layers=1, dropout=0.0, training=False,
     """A stack of recurrent layers, as torch's ``_VF.lstm/gru/rnn_tanh``: input (T, B, I) ((B, T, I) if
     batch_first), hx / cx (num_layers * D, B, H) or None, ``weights`` one (W_ih, W_hh, b_ih, b_hh) per layer
     and direction (layer-major). Returns (output, h_n, c_n); c_n is None except for the LSTM."""
-    from .dropout import dropout as _dropout
-    from .shape import cat, stack
     x = input.transpose(0, 1) if batch_first else input
     D = 2 if bidirectional else 1
     hs, cs = [], []

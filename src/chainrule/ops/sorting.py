@@ -50,14 +50,14 @@ def _need_matrix(op, x):
 
 def tril(input, diagonal=0, *, out=None):
     """The lower triangle of the last two dims: elements with col - row <= diagonal are kept, the rest 0."""
-    from ._out import write_out
+    from ._out import write_out                  # _out imports tensor, which loads sorting: a cycle
     _need_matrix("tril", input)
     return write_out(Tril.apply(input, k=int(diagonal)), out, "tril")
 
 
 def triu(input, diagonal=0, *, out=None):
     """The upper triangle of the last two dims: elements with col - row >= diagonal are kept, the rest 0."""
-    from ._out import write_out
+    from ._out import write_out                  # _out imports tensor, which loads sorting: a cycle
     _need_matrix("triu", input)
     return write_out(Triu.apply(input, k=int(diagonal)), out, "triu")
 
@@ -95,7 +95,7 @@ def sort(input, dim=-1, descending=False, stable=False, *, out=None):
     idx = _order(data_of(input), d, descending)
     result = SortResult((_picked(input, idx, d, "SortBackward0"), wrap(idx.astype(np.int64, copy=False))))
     if out is not None:
-        from ._out import write_out
+        from ._out import write_out              # _out imports tensor, which loads sorting: a cycle
         write_out(result[0], out[0], "sort")
         write_out(result[1], out[1], "sort")
         return SortResult(tuple(out))
@@ -126,7 +126,7 @@ def topk(input, k, dim=-1, largest=True, sorted=True, *, out=None):
     idx = idx.astype(np.int64, copy=False)
     result = SortResult((_picked(input, idx, d, "TopkBackward0"), wrap(np.ascontiguousarray(idx))))
     if out is not None:
-        from ._out import write_out
+        from ._out import write_out              # _out imports tensor, which loads sorting: a cycle
         write_out(result[0], out[0], "topk")
         write_out(result[1], out[1], "topk")
         return SortResult(tuple(out))

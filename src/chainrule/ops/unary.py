@@ -9,8 +9,9 @@ import numpy as np
 from .. import _parallel
 from .. import dtypes as _dt
 from ..autograd.function import Op
+from ..errors import DTypeError
 from ..tensor import _make
-from ._util import data_of, sigmoid_array, xp_of, zeros_like
+from ._util import data_of, sigmoid_array, wrap, xp_of, zeros_like
 from .arithmetic import scale_by, where
 
 
@@ -538,7 +539,6 @@ def _float_only(x, op):
     """Activations with a non-integer parameter or result (leaky_relu, elu, gelu, silu, softplus) reject
     integer tensors, as PyTorch does, instead of silently truncating their results to integers."""
     if data_of(x).dtype.kind != "f":
-        from ..errors import DTypeError
         raise DTypeError(f"{op}: expected a floating-point tensor, got {x.dtype} of shape {tuple(x.shape)}. "
                          f"Fix: convert it first, e.g. {op}(x.float()).")
     return x
@@ -668,15 +668,12 @@ def _no_grad_unary(x, fn):
 
 
 def isnan(x):
-    from ._util import wrap
     return wrap(np.isnan(data_of(x)))
 
 
 def isinf(x):
-    from ._util import wrap
     return wrap(np.isinf(data_of(x)))
 
 
 def isfinite(x):
-    from ._util import wrap
     return wrap(np.isfinite(data_of(x)))
