@@ -44,7 +44,15 @@ MODELS = {
     "activations_norms": lambda: (nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.GELU(), nn.SiLU(), nn.Tanh(),
                                                 nn.Sigmoid(), nn.ELU(), nn.LeakyReLU(0.1), nn.Hardtanh(),
                                                 nn.Softplus(), nn.ReLU6()), [(3, 4)]),
+    "stack_chunk": lambda: (_StackChunk(), [(3, 8)]),
 }
+
+
+class _StackChunk(nn.Module):
+    """torch.stack (one Stack node) along a middle dim, of pieces made by chunk (views)."""
+    def forward(self, x):
+        a, b = x.chunk(2, 1)
+        return cr.stack([a.tanh(), b * 2, a + b], dim=1)
 
 
 @pytest.mark.parametrize("name", sorted(MODELS))

@@ -188,6 +188,19 @@ def _cat(g, s):
     return g.node("Concat", [g.value(x) for x in s.inputs], axis=int(s.params["dim"]))
 
 
+def _stack(g, s):
+    """ONNX has no Stack: each input reshaped to its shape with the new axis, then one Concat along it.
+    (Reshape to the explicit shape, not Unsqueeze: a traced value - an RNN's h_n - may carry a leading
+    axis in ONNX that chainrule's value does not.)"""
+    d = int(s.params["dim"])
+    parts = []
+    for x in s.inputs:
+        shape = tuple(np.shape(x._data if isinstance(x, Tensor) else x))
+        target = np.array(shape[:d] + (1,) + shape[d:], np.int64)
+        parts.append(g.node("Reshape", [g.value(x), g.const(target)]))
+    return g.node("Concat", parts, axis=d)
+
+
 def _embedding(g, s):
     w, idx = s.inputs[0], s.params["idx"]            # idx: the index tensor's own array (traced by identity)
     return g.node("Gather", [g.value(w), g.value(idx)], axis=0)
@@ -394,7 +407,7 @@ _CONVERTERS = {
     "Gelu": _gelu, "Silu": _silu, "LeakyRelu": _leaky_relu, "Elu": _elu, "Hardtanh": _clip, "Clamp": _clip,
     "Softplus": _softplus, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Linear": _linear, "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Cast": _cast,
-    "Where": _where, "Sum": _sum, "Amax": _amax, "Cat": _cat, "Embedding": _embedding, "Tril": _trilu(0),
+    "Where": _where, "Sum": _sum, "Amax": _amax, "Cat": _cat, "Stack": _stack, "Embedding": _embedding, "Tril": _trilu(0),
     "Triu": _trilu(1), "Normalize": _normalize, "Conv2d": _conv2d, "MaxPool2d": _max_pool,
     "AvgPool2d": _avg_pool, "AttentionWeights": _attention, "Index": _index, "RNNSequence": _rnn,
     "_Alias": _alias, "ConstantPad": _pad, "Dropout": _dropout,
