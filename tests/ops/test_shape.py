@@ -450,3 +450,17 @@ def test_broadcast_array_raises_numpys_error():
     t = cr.ones(3, 2)
     with pytest.raises(Exception, match="expand"):
         t.expand(3, 4)
+
+
+def test_stack_promotes_dtypes_and_splits_its_gradient():
+    """One Stack node: mixed dtypes promote as cat does; each input gets its slice of the gradient."""
+    a = cr.tensor([1.0, 2.0], requires_grad=True)
+    b = cr.tensor([3, 4])                                    # int64: promoted to float32
+    y = cr.stack([a, b, a], dim=1)
+    assert y.dtype == cr.float32 and tuple(y.shape) == (2, 3)
+    assert y.grad_fn.name() != "CatBackward0" and len(y.grad_fn.next_functions) == 3
+    (y * cr.tensor([[1.0, 10.0, 100.0], [2.0, 20.0, 200.0]])).sum().backward()
+    np.testing.assert_array_equal(a.grad.numpy(), [101.0, 202.0])
+    with pytest.raises(ValueError, match="non-negative"):
+        cr.split(cr.arange(10.0), [3, -1, 8])
+

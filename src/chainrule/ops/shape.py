@@ -446,12 +446,12 @@ def split(x, split_size_or_sections, dim=0):
         sizes = [size] * (n // size) + ([n % size] if n % size else [])
     else:
         sizes = list(split_size_or_sections)
+        if any(s < 0 for s in sizes):
+            raise ValueError(f"split: split sizes must be non-negative, got {sizes}")
         if sum(sizes) != n:
             raise ShapeError(f"split: split sizes {sizes} sum to {sum(sizes)} but dimension {dim} has size {n}")
     out, start, lead = [], 0, (slice(None),) * d
     for s in sizes:                 # each piece a view (sizes checked above, so no narrow() per piece)
-        if s < 0:
-            raise ValueError(f"split: split sizes must be non-negative, got {sizes}")
         out.append(Index.apply(x, key=lead + (slice(start, start + s),), basic=True))
         start += s
     return tuple(out)
