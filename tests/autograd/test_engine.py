@@ -538,3 +538,59 @@ def test_functional_hvp_leaves_the_inputs_alone():
     _, hv = cr.autograd.functional.hvp(lambda t: (t ** 3).sum(), x, cr.tensor([1.0, 1.0], dtype=cr.float64))
     np.testing.assert_allclose(hv.numpy(), [6.0, 12.0])          # H = diag(6x)
     assert not x.requires_grad and x.grad is None and not hv.requires_grad
+
+
+# ---------------------------------------------------------------------------- slice gradients (Placed)
+def _slice_grads_reference(x, fn):
+    """fn's gradient computed with every slice of x made a separate copy (no Placed anywhere)."""
+    xc = leaf(x.detach().numpy())
+    fn(xc).backward()
+    return xc.grad.numpy()
+
+
+@pytest.mark.parametrize("fn", [
+    lambda x: sum(((p * (i + 1)) ** 2).sum() for i, p in enumerate(x.chunk(3, 1))),   # disjoint pieces
+    lambda x: x[0].sum() + (x[:, 0] * 2).sum() + x[1:, 1:].exp().sum(),               # overlapping keys
+    lambda x: x[0].sum() + (x * 3).sum() + x[:, -1].sum(),                             # slice + whole + slice
+    lambda x: (x * 3).sum() + x[0].sum(),                                              # whole first
+    lambda x: x[1, 2] * x[0, 0] + x[2].sum(),                                          # 0-d pieces
+])
+def test_slice_gradients_sum_like_separate_ones(fn):
+    x = leaf(np.arange(12.0).reshape(3, 4) / 7)
+    fn(x).backward()
+    want = _slice_grads_reference(x, fn)
+    np.testing.assert_allclose(x.grad.numpy(), want)
+    if torch is not None:
+        xt = torch.tensor(x.detach().numpy(), requires_grad=True)
+        fn(xt).backward()
+        np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy())
+
+
+def test_slice_gradients_reach_hooks_retain_grad_and_grad_as_tensors():
+    x = leaf(np.ones((2, 3)))
+    seen = []
+    x.register_hook(lambda g: seen.append(type(g)))
+    h = x * 1.0
+    h.retain_grad()
+    a, b = h.chunk(2, 0)
+    (a.sum() + 2 * b.sum()).backward()
+    assert seen == [cr.Tensor] and isinstance(h.grad, cr.Tensor)
+    np.testing.assert_array_equal(h.grad.numpy(), [[1, 1, 1], [2, 2, 2]])
+    (gx,) = cr.autograd.grad(x[0].sum() + x[:, 1].sum(), x)
+    np.testing.assert_array_equal(gx.numpy(), [[1, 2, 1], [0, 1, 0]])
+
+
+def test_anomaly_mode_sees_a_nan_slice_gradient():
+    x = leaf([[1.0, -1.0], [2.0, 3.0]])
+    with cr.autograd.detect_anomaly():
+        y = x[0]
+        with pytest.raises(RuntimeError, match=r"'\w+Backward0' returned nan values in its 0th output"):
+            y.backward(cr.tensor([float("nan"), 1.0], dtype=cr.float64))   # the slice's own rule passes it on
+
+
+def test_anomaly_message_names_the_forward_op_without_its_backward_suffix():
+    x = leaf([1.0, 2.0])
+    with cr.autograd.detect_anomaly():
+        y = x * 1.0
+        with pytest.raises(RuntimeError, match=r"The forward op Mul was created at"):
+            y.backward(cr.tensor([float("nan"), 1.0], dtype=cr.float64))

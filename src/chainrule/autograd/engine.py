@@ -44,6 +44,40 @@ def _run_end_callbacks():
 _PACKAGE_DIR = os.path.dirname(os.path.dirname(os.path.abspath(__file__))) + os.sep
 
 
+class Placed:
+    """A first-order gradient that is zero except at a basic index: ``zeros(shape)`` with ``value`` added at
+    ``key`` - the backward of slicing (``x[key]``, chunk, split, unbind). Kept unmaterialised so that the
+    gradients of several pieces of one tensor (the gates of an LSTM's projection, the q/k/v of attention's)
+    sum into ONE zeros buffer when the engine adds them, instead of a full-size zeros array per piece and a
+    full-size addition per pair (PyTorch gets the same from its multi-output SplitBackward). The engine
+    materialises it (``array()``) before a rule, a hook or a ``.grad`` sees it."""
+    __slots__ = ("shape", "parts")
+    __array_ufunc__ = None          # ndarray + Placed -> Placed.__radd__, not an object array
+
+    def __init__(self, shape, key, value):
+        self.shape, self.parts = shape, [(key, value)]
+
+    def __add__(self, other):
+        if type(other) is Placed:
+            out = Placed.__new__(Placed)
+            out.shape, out.parts = self.shape, self.parts + other.parts
+            return out
+        out = np.array(other, dtype=np.result_type(other, *[v for _, v in self.parts]))   # (a copy)
+        for key, value in self.parts:
+            out[key] += value
+        return out
+
+    __radd__ = __add__
+
+    def array(self):
+        parts = self.parts
+        out = np.zeros(self.shape, np.result_type(*[v for _, v in parts]))
+        out[parts[0][0]] = parts[0][1]
+        for key, value in parts[1:]:
+            out[key] += value               # (basic keys may overlap: x[0] and x[:, 0])
+        return out
+
+
 def _topo_order(roots):
     """Nodes reachable from ``roots``, each after every node that consumes its output (roots first)."""
     order, visited = [], set()
@@ -103,6 +137,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
             g = node_grads.pop(node, None)
             if g is None:
                 continue                      # nothing flowed here (e.g. an unused output)
+            if type(g) is Placed:
+                g = g.array()
             if node._pre_hooks:
                 g = _call_hooks(node._pre_hooks, g, raw)
             if node._retain is not None:
@@ -124,8 +160,8 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
                 if edge is None or gi is None:
                     continue
                 if raw:
-                    if type(gi) is not ndarray:       # NumPy gives scalars for 0-d results
-                        gi = np.asarray(gi)
+                    if type(gi) is not ndarray and type(gi) is not Placed:
+                        gi = np.asarray(gi)           # NumPy gives scalars for 0-d results
                     shape = gi.shape
                 else:
                     shape = gi._data.shape
@@ -153,12 +189,15 @@ def _run(roots, root_grads, retain_graph, create_graph, capture=None):
     if capture is not None:
         for t in capture:
             if t.grad_fn is None and id(t) in leaf_grads:
-                captured[id(t)] = _leaf_hooks(t, leaf_grads[id(t)][1], raw)
+                g = leaf_grads[id(t)][1]
+                captured[id(t)] = _leaf_hooks(t, g.array() if type(g) is Placed else g, raw)
         return {k: make(v) if raw else v for k, v in captured.items()}
 
     for leaf, g in leaf_grads.values():
         if not leaf._requires_grad:
             continue
+        if type(g) is Placed:
+            g = g.array()
         if leaf._hooks:
             g = _call_hooks(leaf._hooks, g, raw)
         if not raw:
@@ -210,7 +249,7 @@ def _fit_count(node, grads):
 
 def _wrong_shape(node, edge, gi, expected):
     i = next(k for k, e in enumerate(node._edges) if e is edge)
-    got = tuple(np.shape(gi if not isinstance(gi, _fn._Tensor) else gi._data))
+    got = tuple(gi.shape if type(gi) is Placed else np.shape(gi if not isinstance(gi, _fn._Tensor) else gi._data))
     raise RuntimeError(f"{node.name()}: its backward rule returned a gradient of shape {got} for input {i}, "
                        f"whose shape is {tuple(expected)}; a rule must return each input's gradient in that "
                        f"input's shape (sum broadcast dimensions away with sum_to)")
@@ -265,14 +304,14 @@ def _check_anomaly(node, grads):
     for i, gi in enumerate(grads):
         if gi is None:
             continue
-        arr = gi._data if isinstance(gi, _fn._Tensor) else np.asarray(gi)
+        arr = gi._data if isinstance(gi, _fn._Tensor) else gi.array() if type(gi) is Placed else np.asarray(gi)
         if arr.dtype.kind in "fc" and np.isnan(arr).any():
             what = "nan"
             where = ""
             if node._trace:
                 user = [f for f in node._trace if not f.filename.startswith(_PACKAGE_DIR)]
                 frame = (user or node._trace)[-1]
-                where = (f"\nThe forward op {node.name()[:-len('Backward')]} was created at:\n"
+                where = (f"\nThe forward op {node.name().rsplit('Backward', 1)[0]} was created at:\n"
                          f'  File "{frame.filename}", line {frame.lineno}, in {frame.name}\n    {frame.line}')
             raise RuntimeError(f"Function '{node.name()}' returned {what} values in its {i}th output.{where}")
 

@@ -2,6 +2,7 @@
 their backward. A position read k times receives the sum of its k gradients (``np.add.at``)."""
 import numpy as np
 
+from ..autograd.engine import Placed
 from ..autograd.function import Op
 from ..tensor import Tensor, _make
 from ._util import as_tensor, data_of, norm_axis, wrap
@@ -56,7 +57,7 @@ class Index(Op):
 
     @staticmethod
     def backward(ctx, g):
-        return (IndexAdd.apply(g, shape=ctx.in_shape, key=ctx.key, basic=ctx.basic),)
+        return (_placed(g, ctx.in_shape, ctx.key, ctx.basic),)
 
     @classmethod
     def explain_error(cls, exc, inputs, params):
@@ -82,6 +83,15 @@ class IndexAdd(Op):
     @staticmethod
     def backward(ctx, gg):
         return (Index.apply(gg, key=ctx.key, basic=ctx.basic),)
+
+
+def _placed(g, shape, key, basic):
+    """zeros(shape) with g at ``key``: the gradient of x[key]. At first order with a basic key it goes to the
+    engine unmaterialised (``Placed``), so the pieces of one tensor share one buffer; otherwise (advanced
+    keys, or Tensors under create_graph) it is the IndexAdd op."""
+    if basic and type(g) is np.ndarray:
+        return Placed(shape, key, g)
+    return IndexAdd.apply(g, shape=shape, key=key, basic=basic)
 
 
 class IndexPut(Op):
