@@ -3,7 +3,9 @@
 1. Topologically sort the nodes reachable from the roots (iteratively: a 100 000-op chain is fine).
 2. Visit them output-first. A node's gradient is complete when it is visited, because every node that
    consumes its output comes earlier in the order. Call its backward rule, and add each input gradient
-   into the buffer of the node (or leaf) that produced that input.
+   into the buffer of the node (or leaf) that produced that input. (The gradient of a slice stays a
+   ``Placed`` - "this value at this index of zeros" - until summed, so the slices of one tensor share
+   one buffer: an RNN written with ``x.unbind(0)`` does not allocate a full-size zeros array per step.)
 3. Leaves: run their hooks, then accumulate into ``.grad`` (or hand the gradient back, for ``grad()``).
 
 With ``create_graph=True`` the rules run with recording on, so the gradients are themselves
