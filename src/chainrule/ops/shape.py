@@ -469,7 +469,8 @@ def chunk(x, chunks, dim=0):
 def unbind(x, dim=0):
     _need_dims(x, "unbind")
     d = norm_axis(dim, data_of(x).ndim, "unbind")
-    return tuple(x[(slice(None),) * d + (i,)] for i in range(data_of(x).shape[d]))
+    lead = (slice(None),) * d
+    return tuple([Index.apply(x, key=lead + (i,), basic=True) for i in range(data_of(x).shape[d])])
 
 
 def pad(x, pad, mode="constant", value=0.0):
