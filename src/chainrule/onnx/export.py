@@ -407,8 +407,8 @@ _CONVERTERS = {
     "Gelu": _gelu, "Silu": _silu, "LeakyRelu": _leaky_relu, "Elu": _elu, "Hardtanh": _clip, "Clamp": _clip,
     "Softplus": _softplus, "Softmax": _softmax("Softmax"), "LogSoftmax": _softmax("LogSoftmax"),
     "Linear": _linear, "Reshape": _reshape, "Permute": _permute, "Expand": _expand, "Cast": _cast,
-    "Where": _where, "Sum": _sum, "Amax": _amax, "Cat": _cat, "Stack": _stack, "Embedding": _embedding, "Tril": _trilu(0),
-    "Triu": _trilu(1), "Normalize": _normalize, "Conv2d": _conv2d, "MaxPool2d": _max_pool,
+    "Where": _where, "Sum": _sum, "Amax": _amax, "Cat": _cat, "Stack": _stack, "Embedding": _embedding,
+    "Tril": _trilu(0), "Triu": _trilu(1), "Normalize": _normalize, "Conv2d": _conv2d, "MaxPool2d": _max_pool,
     "AvgPool2d": _avg_pool, "AttentionWeights": _attention, "Index": _index, "RNNSequence": _rnn,
     "_Alias": _alias, "ConstantPad": _pad, "Dropout": _dropout,
 }
