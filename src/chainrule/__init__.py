@@ -17,6 +17,10 @@ from . import _allocator  # noqa: E402
 
 _allocator.tune()
 
+from . import _openblas  # noqa: E402
+
+_openblas.quiet_idle_threads()
+
 from .dtypes import (bool_ as bool, dtype, float16, float32, float64, get_default_dtype,  # noqa: E402
                      int8, int16,
                      int32, int64, set_default_dtype, uint8, promote_types, result_type as _result_type)

@@ -1,0 +1,69 @@
+"""Let OpenBLAS's idle threads sleep as soon as a product is done, instead of spinning.
+
+After every multithreaded call, an OpenBLAS worker thread busy-waits for the next one for 2^28 cycles
+(~0.1 s) before it sleeps. A training step interleaves matrix products with NumPy's elementwise passes,
+so that spinning thread holds a core all step long: on 2 cores it takes the core chainrule's own pool
+(``_parallel``) splits large elementwise calls onto, and NumPy's passes slow down beside it (measured:
+a 2-thread GPT step used 2.0 CPU-seconds per second of wall time). ``OPENBLAS_THREAD_TIMEOUT`` shortens
+the wait, but OpenBLAS reads it only when it is loaded - by ``import numpy``, before chainrule runs. So this module
+sets it and restarts OpenBLAS's thread server, through the library's own entry points
+(``openblas_read_env``, ``blas_thread_shutdown_``, ``blas_thread_init``: the path its fork handler takes).
+Measured in benchmarks/RESULTS.md (issue 10).
+
+Applied once at import, only on Linux, only to a pthreads OpenBLAS (an OpenMP build has no such server),
+and only if the user has not set ``OPENBLAS_THREAD_TIMEOUT`` themselves; ``CHAINRULE_BLAS_TUNING=0`` opts out.
+"""
+import os
+import sys
+
+# Wait 2^18 cycles (~0.1 ms) before sleeping: long enough to stay awake between the back-to-back products of
+# a small MLP (an immediate sleep, 2^4, made a 2-thread MLP+Adam step 10-14 % slower: each product paid a
+# wake-up), short enough to sleep through a transformer's elementwise phases. OpenBLAS clamps to [4, 30].
+TIMEOUT_EXPONENT = 18
+
+applied = []                    # paths of the libraries whose thread server was restarted
+
+
+def _loaded_openblas():
+    """Paths of the OpenBLAS shared libraries mapped into this process (NumPy's wheel bundles one)."""
+    try:
+        with open("/proc/self/maps") as f:
+            maps = f.read()
+    except OSError:
+        return []
+    paths = []
+    for line in maps.splitlines():
+        path = line.rpartition(" ")[2]
+        if "openblas" in os.path.basename(path).lower() and ".so" in path and path not in paths:
+            paths.append(path)
+    return paths
+
+
+def quiet_idle_threads():
+    """Restart each loaded OpenBLAS's thread server with a short idle wait; returns the libraries done."""
+    if applied or os.environ.get("CHAINRULE_BLAS_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
+        return applied
+    if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
+        return applied               # the user chose a wait: OpenBLAS read it when it was loaded
+    paths = _loaded_openblas()
+    if not paths:
+        return applied
+    import ctypes
+    os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(TIMEOUT_EXPONENT)    # (putenv: the C library sees it)
+    try:
+        for path in paths:
+            try:
+                lib = ctypes.CDLL(path)
+                ctypes.c_int.in_dll(lib, "blas_server_avail")       # the pthreads server's state
+                read_env, shutdown, init = lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init
+            except (OSError, AttributeError, ValueError):
+                continue             # an OpenMP build, or not OpenBLAS's pthreads server: leave it
+            # (with one thread there is no worker yet, but the restart still sets the wait that workers
+            # started later - threadpoolctl / chainrule.set_num_threads - will use)
+            read_env()
+            shutdown()
+            init()
+            applied.append(path)
+    finally:
+        del os.environ["OPENBLAS_THREAD_TIMEOUT"]     # child processes load OpenBLAS with their own defaults
+    return applied
