@@ -373,7 +373,10 @@ def _one_dim(dim, ndim, op):
 
 def _reduce_dtype(x):
     """Sums of bool/int tensors are int64, as in PyTorch."""
-    if x._data.dtype.kind in "bu" or x._data.dtype in (np.int8, np.int16, np.int32):
+    kind = x._data.dtype.kind
+    if kind == "f":
+        return x                        # the common case, without the dtype comparisons below (~0.5 us)
+    if kind in "bu" or x._data.dtype in (np.int8, np.int16, np.int32):
         return x._cast(_dt.int64)
     return x
 
