@@ -39,6 +39,17 @@ def _loaded_openblas():
     return paths
 
 
+def _threading_model(lib):
+    """``openblas_get_parallel()``: 0 sequential, 1 pthreads, 2 OpenMP (NumPy's and SciPy's wheels export it
+    with a ``scipy_`` prefix and a ``64_`` suffix); None when the library does not say."""
+    for name in ("openblas_get_parallel", "openblas_get_parallel64_", "scipy_openblas_get_parallel64_",
+                 "scipy_openblas_get_parallel"):
+        fn = getattr(lib, name, None)
+        if fn is not None:
+            return fn()
+    return None
+
+
 def quiet_idle_threads():
     """Restart each loaded OpenBLAS's thread server with a short idle wait; returns the libraries done."""
     if applied or os.environ.get("CHAINRULE_BLAS_TUNING", "1") == "0" or not sys.platform.startswith("linux"):
@@ -54,10 +65,11 @@ def quiet_idle_threads():
         for path in paths:
             try:
                 lib = ctypes.CDLL(path)
-                ctypes.c_int.in_dll(lib, "blas_server_avail")       # the pthreads server's state
                 read_env, shutdown, init = lib.openblas_read_env, lib.blas_thread_shutdown_, lib.blas_thread_init
-            except (OSError, AttributeError, ValueError):
-                continue             # an OpenMP build, or not OpenBLAS's pthreads server: leave it
+            except (OSError, AttributeError):
+                continue             # a sequential build, or not OpenBLAS: leave it
+            if _threading_model(lib) != 1:
+                continue             # 1 = pthreads; an OpenMP build's threads are OpenMP's to manage
             # (with one thread there is no worker yet, but the restart still sets the wait that workers
             # started later - threadpoolctl / chainrule.set_num_threads - will use)
             read_env()
