@@ -9,6 +9,7 @@ see benchmarks/RESULTS.md).
 Applied once at import, only on glibc, only if the user has not set MALLOC_* variables themselves; set
 CHAINRULE_MALLOC_TUNING=0 to opt out.
 """
+import ctypes
 import os
 import sys
 
@@ -27,7 +28,6 @@ def tune():
     if any(k.startswith("MALLOC_") for k in os.environ):
         return False                     # the user tuned malloc already: respect it
     try:
-        import ctypes
         libc = ctypes.CDLL("libc.so.6")
         mallopt = libc.mallopt
     except (OSError, AttributeError):    # not glibc (musl, macOS...): nothing to do

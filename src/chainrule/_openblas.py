@@ -13,6 +13,7 @@ Measured in benchmarks/RESULTS.md (issue 10).
 Applied once at import, only on Linux, only to a pthreads OpenBLAS (an OpenMP build has no such server),
 and only if the user has not set ``OPENBLAS_THREAD_TIMEOUT`` themselves; ``CHAINRULE_BLAS_TUNING=0`` opts out.
 """
+import ctypes
 import os
 import sys
 
@@ -59,7 +60,6 @@ def quiet_idle_threads():
     paths = _loaded_openblas()
     if not paths:
         return applied
-    import ctypes
     os.environ["OPENBLAS_THREAD_TIMEOUT"] = str(TIMEOUT_EXPONENT)    # (putenv: the C library sees it)
     try:
         for path in paths:

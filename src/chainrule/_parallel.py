@@ -46,6 +46,7 @@ gave 0.85x-1.16x at 128 k), 64 k for exp/tanh. Every split path is tested bit-id
 """
 import os
 import threading
+import time
 
 import numpy as np
 
@@ -271,8 +272,7 @@ def reduce_rows(f, x, axis, out):
 
 def _measure(sizes=(1 << 14, 1 << 16, 1 << 17, 1 << 18, 1 << 19, 1 << 20, 1 << 22), calls=100):
     """Print the table of the module docstring for this machine: 2-thread speedup, gates off."""
-    import time
-    from .ops.unary import _normal_cdf_float32          # a compound kernel: exact GELU's Φ(x)
+    from .ops.unary import _normal_cdf_float32   # GELU's Φ(x), a compound kernel; unary imports _parallel: a cycle
     global MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE, MIN_TRANSCENDENTAL
     gates = MIN_ELEMENTS, MIN_COPY, MIN_BLOCKWISE, MIN_TRANSCENDENTAL
     MIN_ELEMENTS = MIN_COPY = MIN_BLOCKWISE = MIN_TRANSCENDENTAL = 0

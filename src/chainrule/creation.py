@@ -1,7 +1,10 @@
 """Creating tensors: from data (``tensor``), filled (``zeros``, ``full``, ``eye``...), ranges, random."""
+import functools
+
 import numpy as np
 
 from . import dtypes as _dt
+from .device import check_device
 from .tensor import Tensor, _make
 from .random import default_generator
 
@@ -276,9 +279,6 @@ def randint_like(x, low, high=None, dtype=None, generator=None):
 
 # ---- device=: chainrule tensors live on the CPU; naming another device raises (as .to('cuda') does) ----
 def _checks_device(fn):
-    import functools
-    from .device import check_device
-
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
         if kwargs.get("device") is not None:

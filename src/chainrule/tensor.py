@@ -3,6 +3,8 @@
 Everything differentiable lives in ``chainrule.ops`` (forward and backward side by side) and is attached
 as a method at the bottom of this file. This file holds only the data structure and its plain methods.
 """
+import weakref
+
 import numpy as np
 
 from . import dtypes as _dt
@@ -10,6 +12,7 @@ from . import printing as _printing
 from .autograd import engine as _engine
 from .autograd import function as _function
 from .autograd.function import RemovableHandle
+from .device import CPU, _TYPES, check_device, device
 
 __all__ = ["Tensor", "Size"]
 
@@ -42,7 +45,7 @@ class Tensor:
     __array_priority__ = 1000
 
     def __init__(self, data=(), dtype=None, requires_grad=False):
-        from .creation import _to_array
+        from .creation import _to_array          # creation imports tensor: a cycle
         arr = _to_array(data, dtype if dtype is not None else _dt.get_default_dtype(), float_default=True)
         self._data = arr
         self._requires_grad = False
@@ -112,7 +115,6 @@ class Tensor:
 
     @property
     def device(self):
-        from .device import CPU
         return CPU
 
     @property
@@ -238,7 +240,6 @@ class Tensor:
             if not self._requires_grad:
                 raise RuntimeError("can't retain_grad on a Tensor that has requires_grad=False")
             return
-        import weakref
         self.grad_fn._retain = weakref.ref(self)
 
     @property
@@ -263,7 +264,6 @@ class Tensor:
     # ------------------------------------------------------------------ dtype conversion (differentiable)
     def to(self, *args, **kwargs):
         """``.to(dtype)``, ``.to(device)``, ``.to(other)``: the CPU is the only device; another raises."""
-        from .device import _TYPES, check_device, device
         dtype = kwargs.pop("dtype", None)
         copy = kwargs.pop("copy", False)
         kwargs.pop("non_blocking", None)
@@ -283,7 +283,7 @@ class Tensor:
         return self._cast(_dt.as_dtype(dtype), copy)
 
     def _cast(self, dtype, copy=False):
-        from .ops.arithmetic import cast
+        from .ops.arithmetic import cast         # the ops import tensor: a cycle
         if dtype.np == self._data.dtype and not copy:
             return self
         return cast(self, dtype)
@@ -318,7 +318,6 @@ class Tensor:
         return self
 
     def cuda(self, *args, **kwargs):
-        from .device import check_device
         check_device("cuda")
 
     def contiguous(self):
@@ -344,7 +343,7 @@ def _make(data, requires_grad=False, grad_fn=None, vc=None):
 def _to_tensor(x):
     if isinstance(x, Tensor):
         return x
-    from .creation import tensor
+    from .creation import tensor                 # creation imports tensor: a cycle
     return tensor(x)
 
 

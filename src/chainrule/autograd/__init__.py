@@ -23,7 +23,7 @@ def Variable(data, requires_grad=False, volatile=False):
     if volatile:
         warnings.warn("volatile was removed and now has no effect. Use `with chainrule.no_grad():` instead.",
                       UserWarning, stacklevel=2)
-    from ..tensor import Tensor
+    from ..tensor import Tensor                  # tensor imports autograd: a cycle
     from ..creation import tensor
     t = data if isinstance(data, Tensor) else tensor(data)
     if requires_grad:

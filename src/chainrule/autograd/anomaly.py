@@ -4,6 +4,8 @@ Inside ``detect_anomaly()`` every recorded op keeps the stack of the line that c
 debugging), and the engine checks each gradient a backward rule returns; the first NaN/Inf raises an error
 naming the op and that line.
 """
+import functools
+
 from .grad_mode import STATE
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
@@ -25,8 +27,6 @@ class detect_anomaly:
         return False
 
     def __call__(self, fn):
-        import functools
-
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
             with detect_anomaly(self.check_nan):

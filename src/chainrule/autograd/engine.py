@@ -395,7 +395,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=Fal
          materialize_grads=False):
     """Return d(outputs)/d(inputs) (a tuple, one per input) without touching any ``.grad``.
     With ``create_graph=True`` the results are differentiable (grad-of-grad, Hessian-vector products)."""
-    from ..tensor import Tensor, _make
+    from ..tensor import Tensor, _make           # tensor imports the engine: a cycle
     single = isinstance(inputs, Tensor)
     inputs = (inputs,) if single else tuple(inputs)
     for i, t in enumerate(inputs):

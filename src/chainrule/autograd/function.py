@@ -16,7 +16,10 @@ import traceback
 
 import numpy as np
 
+from ..dtypes import from_numpy_dtype
+from ..errors import op_error
 from .grad_mode import STATE, no_grad
+from .names import torch_name
 
 __all__ = ["Function", "Op", "FunctionCtx", "once_differentiable"]
 
@@ -249,10 +252,9 @@ def _check_grad(node, i, g, meta):
             raise RuntimeError(f"Function {node.name()} returned an invalid gradient at index {i} - got shape "
                                f"{tuple(g._data.shape)} but expected shape compatible with {tuple(shape)} (the "
                                f"shape of input {i}). Fix: return one gradient per input, shaped like it")
-        from ..ops.shape import sum_to
+        from ..ops.shape import sum_to           # the ops import function (Op): a cycle
         g = sum_to(g, shape)
     if g._data.dtype != dtype:
-        from ..dtypes import from_numpy_dtype
         g = g._cast(from_numpy_dtype(dtype))
     return g
 
@@ -394,13 +396,11 @@ class Op(Function):
         named = self.__dict__.get("_name")          # set by ops built from others (mean: MeanBackward0)
         if named:
             return named
-        from .names import torch_name
         return torch_name(self)
 
     @classmethod
     def explain_error(cls, exc, inputs, params):
         """Turn a NumPy error from deep inside into one that names the op, the inputs and the fix."""
-        from ..errors import op_error
         return op_error(cls.__name__.lower(), exc, inputs, params)
 
     def _call_backward(self, grad):

@@ -2,6 +2,8 @@
 Jacobian and Hessian of small functions (as ``torch.autograd.functional``)."""
 import numpy as np
 
+from ..ops.shape import reshape, stack
+from ..tensor import _make
 from .engine import grad
 
 __all__ = ["vjp", "hvp", "vhp", "jacobian", "hessian"]
@@ -39,7 +41,6 @@ vhp = hvp   # the Hessian is symmetric
 
 def jacobian(func, inputs, create_graph=False):
     """Full Jacobian d func / d inputs, one backward per output element (for small functions)."""
-    from ..tensor import _make
     xs = _prep(inputs)
     out = func(*xs)
     rows = [[] for _ in xs]
@@ -50,7 +51,6 @@ def jacobian(func, inputs, create_graph=False):
                   allow_unused=True, materialize_grads=True)
         for i, g in enumerate(gs):
             rows[i].append(g)
-    from ..ops.shape import stack, reshape
     jac = tuple(reshape(stack(r), tuple(out.shape) + tuple(x.shape)) for r, x in zip(rows, xs))
     return jac if isinstance(inputs, (tuple, list)) else jac[0]
 

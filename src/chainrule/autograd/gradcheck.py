@@ -4,6 +4,8 @@ The numerical Jacobian comes from central differences, (f(x + eps e_i) - f(x - e
 input element at a time; the analytical one from one backward pass per output element. Use float64
 inputs: in float32 the finite differences themselves are too noisy to judge.
 """
+import warnings
+
 import numpy as np
 
 from .engine import grad as _grad
@@ -21,7 +23,7 @@ def _as_tuple(x):
 
 
 def _outputs(fn, inputs):
-    from ..tensor import Tensor
+    from ..tensor import Tensor                  # tensor imports autograd, whose __init__ loads gradcheck: a cycle
     out = fn(*inputs)
     return tuple(o for o in _as_tuple(out) if isinstance(o, Tensor))
 
@@ -48,7 +50,7 @@ def _numerical_jacobians(fn, inputs, diff_idx, eps):
 
 
 def _analytical_jacobians(fn, inputs, diff_idx):
-    from ..tensor import _make
+    from ..tensor import _make                   # tensor imports autograd, whose __init__ loads gradcheck: a cycle
     outs = _outputs(fn, inputs)
     diff_inputs = [inputs[i] for i in diff_idx]
     jac = [[np.zeros((o._data.size, inputs[i]._data.size)) for i in diff_idx] for o in outs]
@@ -72,14 +74,13 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 
     On disagreement raises ``GradcheckError`` naming the output, the input and the element (or returns
     False with ``raise_exception=False``)."""
-    from ..tensor import Tensor
+    from ..tensor import Tensor                  # tensor imports autograd, whose __init__ loads gradcheck: a cycle
     inputs = _as_tuple(inputs)
     diff_idx = [i for i, x in enumerate(inputs) if isinstance(x, Tensor) and x._requires_grad]
     if not diff_idx:
         raise ValueError("gradcheck: expected at least one input tensor with requires_grad=True")
     for i in diff_idx:
         if inputs[i]._data.dtype != np.float64:
-            import warnings
             warnings.warn(f"gradcheck: input {i} is {inputs[i].dtype}, not float64; finite differences in low "
                           f"precision are unreliable", stacklevel=2)
     numerical = _numerical_jacobians(fn, inputs, diff_idx, eps)
@@ -105,7 +106,7 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, raise_exception=True, 
 def gradgradcheck(fn, inputs, grad_outputs=None, eps=1e-6, atol=1e-5, rtol=1e-3, gen_non_contig_grad_outputs=False,
                   raise_exception=True, nondet_tol=0.0, check_undefined_grad=True, fast_mode=False):
     """Check second derivatives: gradcheck of (inputs, v) -> v · d fn / d inputs, built with create_graph."""
-    from ..tensor import Tensor, _make
+    from ..tensor import Tensor, _make           # tensor imports autograd, whose __init__ loads gradcheck: a cycle
     inputs = _as_tuple(inputs)
     outs = _outputs(fn, inputs)
     if grad_outputs is None:

@@ -2,6 +2,7 @@
 ``MulBackward0``, ``AddmmBackward0``, ``MeanBackward0``... chainrule's op classes keep their own names
 (``Mul``, ``Linear``); this table only maps them to what PyTorch prints. An op not listed here is shown
 as ``<Class>Backward0``."""
+import functools
 
 _FIXED = {
     "Reshape": "ViewBackward0", "Cast": "ToCopyBackward0", "Amax": "AmaxBackward0", "CrossEntropy":
@@ -35,8 +36,6 @@ def torch_name(node):
 def named(fn, name):
     """``fn`` (an op function) whose recorded node shows as ``name`` - for ops built from another op, e.g.
     ``t()`` and ``transpose()`` are permutes that PyTorch names TBackward0 / TransposeBackward0."""
-    import functools
-
     @functools.wraps(fn)
     def op(*args, **kwargs):
         out = fn(*args, **kwargs)
