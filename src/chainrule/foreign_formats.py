@@ -44,7 +44,7 @@ def refuse_pytorch_pickle(fh, name):
 
 
 def _error(name, what, convert=True):
-    from .serialization import CheckpointError
+    from .serialization import CheckpointError   # serialization imports foreign_formats: a cycle
     msg = f"load: {name!r} is {what}. chainrule never unpickles files (unpickling can run arbitrary code)"
     return CheckpointError(msg + (". " + _CONVERT if convert else "; chainrule.load reads safetensors files "
                                   "(as written by chainrule.save)."))
@@ -52,7 +52,7 @@ def _error(name, what, convert=True):
 
 def refuse_whole_module(obj):
     """``save(model)``: a whole Module (or optimiser) would need pickle; say to save its state_dict()."""
-    from .nn.module import Module
+    from .nn.module import Module                # nn and optim load on first use, not with serialization
     from .optim.optimizer import Optimizer
     if isinstance(obj, (Module, Optimizer)):
         kind = "Module" if isinstance(obj, Module) else "optimizer"

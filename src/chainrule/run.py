@@ -13,6 +13,7 @@ and prints one line saying so. When the program reaches PyTorch API that chainru
 (``import torch.fft``) or a name (``torch.fft_foo``, ``x.some_method()``) - the error names the PyTorch API
 and says chainrule does not support it, instead of an AttributeError deep inside the program.
 """
+import argparse
 import functools
 import importlib
 import importlib.abc
@@ -21,6 +22,11 @@ import os
 import runpy
 import sys
 import types
+
+import chainrule
+
+from . import amp
+from .tensor import Tensor
 
 __all__ = ["install", "uninstall", "run_script", "register", "main", "NotSupportedError", "NotSupportedModuleError"]
 
@@ -43,7 +49,6 @@ def _unsupported(api):
 def _cuda_amp():
     """``torch.cuda.amp``: autocast/GradScaler for a CUDA device, which is absent: both disabled (with a
     warning), as PyTorch on a machine without CUDA."""
-    from . import amp
     mod = types.ModuleType("torch.cuda.amp")
     mod.autocast = functools.partial(amp.autocast, "cuda")
     mod.GradScaler = functools.partial(amp.GradScaler, "cuda")
@@ -51,7 +56,6 @@ def _cuda_amp():
 
 
 def _cpu_amp():
-    from . import amp
     mod = types.ModuleType("torch.cpu.amp")
     mod.autocast = functools.partial(amp.autocast, "cpu")
     mod.GradScaler = amp.GradScaler
@@ -170,7 +174,6 @@ def install():
         _hidden[name] = sys.modules.pop(name)   # kept: its C extension cannot be imported a second time
     _finder = TorchFinder()
     sys.meta_path.insert(0, _finder)
-    from .tensor import Tensor
     Tensor.__getattr__ = _tensor_getattr        # x.missing_method() names the Tensor API
 
 
@@ -184,7 +187,6 @@ def uninstall():
         del sys.modules[name]
     sys.modules.update(_hidden)
     _hidden.clear()
-    from .tensor import Tensor
     if "__getattr__" in vars(Tensor):
         del Tensor.__getattr__
     for mod in list(sys.modules.values()):
@@ -198,7 +200,6 @@ def uninstall():
 
 def run_script(script, args=(), quiet=False):
     """Run ``script`` as ``__main__`` with ``sys.argv = [script, *args]`` and chainrule standing in for torch."""
-    import chainrule
     if not os.path.isfile(script):
         raise FileNotFoundError(f"chainrule run: no such script: {script!r}")
     if not quiet:
@@ -235,7 +236,6 @@ def _main_from_args(script, args):
 
 
 def main(argv=None):
-    import argparse
     ap = argparse.ArgumentParser(prog="python -m chainrule.run", description=__doc__.split("\n\n")[0])
     ap.add_argument("script")
     ap.add_argument("args", nargs="...")

@@ -48,6 +48,10 @@ import threading
 
 import numpy as np
 
+from .dtypes import _ALIASES, dtype as _crdtype
+from .foreign_formats import refuse_pytorch_pickle, refuse_whole_module
+from .tensor import Tensor, _make
+
 __all__ = ["save", "load", "CheckpointError"]
 
 FORMAT_VERSION = 2                  # 2: the checksums below are stored (and required); 1: older files, without
@@ -79,7 +83,6 @@ def save(obj, f, *, metadata=None):
 
     ``metadata``: optional extra ``{str: str}`` stored in the header's ``__metadata__`` (other tools show it).
     """
-    from .foreign_formats import refuse_whole_module
     refuse_whole_module(obj)                  # a whole model would need pickle: say to save state_dict()
     if hasattr(f, "write"):
         if _is_text_stream(f):
@@ -298,9 +301,8 @@ class _Encoder:
             if x != x or x in (float("inf"), float("-inf")):
                 return {"@": "float", "v": repr(float(x))}      # 'nan', 'inf', '-inf': JSON has no such number
             return float(x)
-        from .tensor import Tensor
         if isinstance(x, Tensor):
-            from .nn.parameter import Parameter
+            from .nn.parameter import Parameter  # nn loads on first use, not with serialization
             node = {"@": "tensor", "name": self._add(x, x._data, path)}
             if x._requires_grad:
                 node["requires_grad"] = True
@@ -309,7 +311,6 @@ class _Encoder:
             return node
         if isinstance(x, np.ndarray):
             return {"@": "ndarray", "name": self._add(x, x, path)}
-        from .dtypes import dtype as _crdtype
         if isinstance(x, _crdtype):
             return {"@": "dtype", "v": x.name}
         if isinstance(x, (dict, list, tuple)):
@@ -401,7 +402,6 @@ def _load_stream(fh, name):
     if size is None:                      # not seekable (a pipe): buffer it
         fh = io.BytesIO(fh.read())
         size = _remaining(fh)
-    from .foreign_formats import refuse_pytorch_pickle
     refuse_pytorch_pickle(fh, name)       # a torch.save pickle: say how to convert it (never unpickle)
     if size < 8:
         fail(f"the file is {size} bytes long, too short for the 8-byte header length (truncated or empty file)")
@@ -501,7 +501,6 @@ def _load_stream(fh, name):
         if checked:
             fail(f"__metadata__ has chainrule checksums but no {_TREE_KEY!r} structure tree: the header was "
                  f"modified")
-        from .tensor import _make
         return {tname: _make(arrays[tname]) for tname in header}
     doc = _parse_json(meta[_TREE_KEY], f"__metadata__[{_TREE_KEY!r}]", fail)
     if not isinstance(doc, dict) or set(doc) != {"version", "tree"} or not _is_int(doc["version"]):
@@ -655,7 +654,6 @@ class _Decoder:
                 raise _TreeError(f"bad float node {_short(t)}")
             return float(v)
         if tag == "dtype":
-            from .dtypes import _ALIASES
             if not isinstance(v, str) or v not in _ALIASES:
                 raise _TreeError(f"unknown dtype {_short(v)}")
             return _ALIASES[v]
@@ -680,10 +678,9 @@ class _Decoder:
             return arr
         if tag == "npscalar":
             return arr[()] if arr.ndim == 0 else arr
-        from .tensor import _make
         grad = t.get("requires_grad", False) and arr.dtype.kind == "f"
         if t.get("parameter", False):
-            from .nn.parameter import Parameter
+            from .nn.parameter import Parameter  # nn loads on first use, not with serialization
             return Parameter(_make(arr), requires_grad=grad)
         return _make(arr, grad)
 

@@ -7,6 +7,8 @@
 2. The two-layer network (2 -> 4 -> 1, ReLU, MSE, plain SGD lr 0.1) fitting y = sin(x0) + x1^2/2 on 256
    generated points, with nothing but Tensors and ``loss.backward()``.
 """
+import chainrule as cr
+
 from ._args import HelpFormatter, positive_float, positive_int
 
 __all__ = ["register", "linear_regression", "two_layer_network"]
@@ -14,7 +16,6 @@ __all__ = ["register", "linear_regression", "two_layer_network"]
 
 def linear_regression(steps=2000, lr=0.004):
     """Seed example 1; returns the final (w1, w2)."""
-    import chainrule as cr
     x = cr.arange(1, 11, dtype=cr.float64)
     y = 2 * x
     w1 = cr.tensor(1.0, dtype=cr.float64, requires_grad=True)
@@ -41,7 +42,6 @@ def linear_regression(steps=2000, lr=0.004):
 
 def two_layer_network(epochs=200, lr=0.1, seed=0):
     """Seed example 2; returns (first loss, last loss)."""
-    import chainrule as cr
     cr.manual_seed(seed)
     x = cr.rand(256, 2) * 4 - 2                       # y = sin(x0) + x1^2 / 2 on [-2, 2]^2
     y = (x[:, 0].sin() + x[:, 1] ** 2 / 2).unsqueeze(1)
@@ -72,7 +72,6 @@ def two_layer_network(epochs=200, lr=0.1, seed=0):
 
 
 def run(args):
-    import chainrule as cr
     print(f"chainrule {cr.__version__}: the seed articles' worked examples\n")
     w1, w2 = linear_regression(steps=args.steps)
     print()

@@ -14,7 +14,7 @@ __all__ = ["register"]
 
 
 def run(args):
-    from ..datasets import default_root
+    from ..datasets import default_root          # datasets load only when the command runs
     from ..recipe.data import image_dataset_class
     cls = image_dataset_class(args.dataset, args.mirror)
     root = default_root(args.root)

@@ -6,13 +6,19 @@
 The model and dataset come from the run's config.toml; the data is looked up as `chainrule train` does
 (--data, then the config's data.root, then $CHAINRULE_DATA, then ~/.cache/chainrule).
 """
+import numpy as np
+
+from ..recipe.errors import ConfigError
 from ._args import HelpFormatter, positive_int
+from .train import _MetricNames
+
+# recipe's config, data and run_dir (with nn, optim, datasets) and train are imported inside the function that
+# uses them: importing a command module stays light.
 
 __all__ = ["register"]
 
 
 def _print_value(name, value):
-    import numpy as np
     if isinstance(value, np.ndarray) and value.ndim == 2:
         print(f"  {name}:")
         width = max(len(str(int(v))) for v in value.ravel()) + 1
@@ -31,7 +37,6 @@ def _print_value(name, value):
 def run(args):
     from ..recipe import config as C
     from ..recipe.data import DatasetUnavailable, load
-    from ..recipe.errors import ConfigError
     from ..recipe.run_dir import load_run
     from ..train import Trainer
     cfg, model, weights = load_run(args.run)
@@ -44,7 +49,6 @@ def run(args):
         return 1
     metrics = [m.strip() for m in args.metrics.split(",") if m.strip()] if args.metrics else cfg["train"]["metrics"]
     cfg["train"]["metrics"] = metrics
-    from .train import _MetricNames
     from ..train.metrics import METRIC_NAMES, get_metric
     C.check(cfg, _MetricNames(get_metric, METRIC_NAMES))
     x, y = (data.x_train, data.y_train) if args.split == "train" else (data.x_test, data.y_test)

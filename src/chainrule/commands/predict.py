@@ -14,13 +14,18 @@ import os
 
 import numpy as np
 
+import chainrule as cr
+
+from ..recipe.errors import ConfigError
 from ._args import HelpFormatter, positive_int
+
+# recipe's data and run_dir (with datasets, nn, optim) are imported inside the function that uses them:
+# importing a command module stays light.
 
 __all__ = ["register", "prepare_inputs"]
 
 
 def _from_image(path, info):
-    from ..recipe.errors import ConfigError
     try:
         from PIL import Image
     except ImportError:
@@ -43,7 +48,6 @@ def _from_image(path, info):
 
 def prepare_inputs(array, info, source="input"):
     """``array`` (NumPy) as a model-ready float32 batch for the dataset ``info`` (see the module doc)."""
-    from ..recipe.errors import ConfigError
     a = np.asarray(array)
     if a.dtype.kind not in "iuf" or a.size == 0:
         raise ConfigError(f"{source}: expected a non-empty numeric array, got dtype {a.dtype}, shape {a.shape}")
@@ -83,9 +87,7 @@ def _probabilities(out, cfg, binary):
 
 
 def run(args):
-    import chainrule as cr
     from ..recipe.data import describe
-    from ..recipe.errors import ConfigError
     from ..recipe.run_dir import load_run
     cfg, model, _ = load_run(args.run)
     info = describe(cfg["data"])

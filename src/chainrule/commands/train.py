@@ -18,8 +18,14 @@ import os
 import sys
 import time
 
+import chainrule as cr
+
+from .. import no_grad
 from ..recipe.errors import ConfigError
 from ._args import HelpFormatter, positive_float, positive_int
+
+# recipe's config, data, models and toml_writer (with nn, optim, datasets), train, insight and distributed are
+# imported inside the functions that use them: importing a command module stays light.
 
 __all__ = ["register", "resolve_config", "run"]
 
@@ -115,7 +121,6 @@ def _load_data(cfg, dataset_given):
 # -------------------------------------------------------------------------------------------- model
 def _check_model_on_data(model, loss_fn, data):
     """One forward + loss on two samples, so a shape mismatch is a config error before any file is written."""
-    from .. import no_grad
     try:
         with no_grad():
             out = model(data.x_train[:2])
@@ -256,7 +261,6 @@ def _lead_decides(distributed, lead, decide):
 
 
 def run(args):
-    import chainrule as cr
     from ..recipe import config as C, models
     from ..recipe.toml_writer import dumps
     from ..train import Trainer

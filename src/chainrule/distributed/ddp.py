@@ -37,6 +37,7 @@ import numpy as np
 from .. import random as _random
 from ..autograd.engine import queue_callback
 from ..autograd.grad_mode import STATE
+from ..device import check_device
 from ..nn.module import Module
 from ..tensor import _make
 from . import process_group as pg
@@ -64,7 +65,7 @@ class DistributedDataParallel(Module):
         super().__init__()
         if not isinstance(module, Module):
             raise TypeError(f"DistributedDataParallel: expected a chainrule nn.Module, got {type(module).__name__}")
-        from ..device import check_device       # GPU ids (PyTorch's ints are CUDA indices): the one device error
+        # GPU ids (PyTorch's ints are CUDA indices): the one device error
         for d in list(device_ids or []) + ([output_device] if output_device is not None else []):
             check_device(f"cuda:{d}" if isinstance(d, int) else d, "DistributedDataParallel")
         for name, value, ok in (("dim", dim, dim == 0), ("process_group", process_group, process_group is None)):

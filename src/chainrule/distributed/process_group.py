@@ -31,6 +31,7 @@ import traceback
 
 import numpy as np
 
+from ..tensor import Tensor
 from ._mpi import import_mpi, launched_by_mpi
 
 __all__ = ["init", "is_initialized", "rank", "world_size", "barrier", "all_reduce", "broadcast", "comm_stats",
@@ -265,7 +266,6 @@ def barrier():
 
 
 def _array_of(t, what):
-    from ..tensor import Tensor
     arr = t._data if isinstance(t, Tensor) else t
     if not isinstance(arr, np.ndarray):
         raise TypeError(f"{what}: expected a chainrule Tensor or a NumPy array, got {type(t).__name__}")

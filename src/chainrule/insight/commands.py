@@ -10,6 +10,16 @@ import argparse
 import os
 import sys
 
+import numpy as np
+
+import chainrule as cr
+from chainrule import nn
+from chainrule.utils.data import DataLoader, TensorDataset
+
+from .graph import to_dot, to_mermaid
+from .lr_find import compare, lr_find
+from .sharpness import sharpness
+
 __all__ = ["register", "main"]
 
 
@@ -50,21 +60,17 @@ def register(subparsers):
 
 
 def cmd_explain(args):
-    from .worked import run_example
+    from .worked import run_example              # the worked examples load only for explain
     ex = run_example(args.example, args.lr)
     print(ex._repr_markdown_() if args.markdown else ex)
     if args.graph != "none":
-        from .graph import to_dot, to_mermaid
         draw = to_mermaid if args.graph == "mermaid" else to_dot
         print(draw(ex.loss, names=ex.names, values=True, grads=True))
     return 0
 
 
 def _data(args):
-    import numpy as np
-
-    import chainrule as cr
-    from chainrule.__main__ import _find_mnist
+    from chainrule.__main__ import _find_mnist   # the CLI's entry module (and datasets): only for lr-find
     root = _find_mnist(args.data)
     if args.data and root != args.data:          # an explicit folder must hold the files itself
         print(f"lr-find: no MNIST files in {args.data!r} (train-images-idx3-ubyte.gz ...)", file=sys.stderr)
@@ -83,12 +89,6 @@ def _data(args):
 
 
 def cmd_lr_find(args):
-    import chainrule as cr
-    from chainrule import nn
-    from chainrule.utils.data import DataLoader, TensorDataset
-
-    from .lr_find import compare, lr_find
-    from .sharpness import sharpness
     for name in ("samples", "batch_size", "steps"):
         if getattr(args, name) < 1:
             print(f"lr-find: --{name.replace('_', '-')} must be ≥ 1", file=sys.stderr)

@@ -21,6 +21,7 @@ from ..autograd.engine import _topo_order
 from ..autograd.function import Function
 from ..autograd.grad_mode import no_grad
 from ..tensor import Tensor, _make
+from .explain import show
 
 __all__ = ["to_mermaid", "to_dot", "render_dot", "graph_of"]
 
@@ -70,7 +71,6 @@ def _node_grads(order, root):
 
 
 def _fmt_value(a):
-    from .explain import show
     return show(a)
 
 

@@ -20,8 +20,9 @@ import math
 
 import numpy as np
 
+from ..optim import SGD
 from ..random import get_rng_state, set_rng_state
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 
 __all__ = ["lr_find", "LRFinderResult", "compare"]
 
@@ -45,7 +46,7 @@ class LRFinderResult:
         return "\n".join(lines)
 
     def plot(self, path, title="learning-rate range test"):
-        from .plots import lr_curve
+        from .plots import lr_curve              # the plotting code loads on first use
         return lr_curve(self, path, title)
 
 
@@ -67,7 +68,6 @@ def _snapshot(model, optimizer):
 
 
 def _restore(model, optimizer, snap):
-    from ..tensor import _make
     for t, arr in snap["data"]:
         if t._data.shape == arr.shape and t._data.dtype == arr.dtype:
             np.copyto(t._data, arr)
@@ -121,7 +121,6 @@ def lr_find(model, loss_fn, loader, optimizer=None, start=1e-7, end=10.0, steps=
     if not 0 <= beta < 1:
         raise ValueError(f"lr_find: beta (loss smoothing) must be in [0, 1), got {beta!r}")
     if optimizer is None:
-        from ..optim import SGD
         optimizer = SGD(model.parameters(), lr=start)
     snap = _snapshot(model, optimizer)
     lrs, losses, smoothed = [], [], []

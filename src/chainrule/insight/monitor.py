@@ -422,7 +422,7 @@ class GradientMonitor(Callback):
 
     def plot_gradient_flow(self, path, title=None):
         """PNG: each layer's gradient norm over the sampled steps (log scale)."""
-        from .plots import gradient_flow
+        from .plots import gradient_flow         # the plotting code loads on first use
         return gradient_flow(self, path, title)
 
     def plot_histograms(self, path, title=None):

@@ -10,6 +10,8 @@ from collections import OrderedDict, namedtuple
 
 import numpy as np
 
+from .. import dtypes as _dt
+from ..device import _TYPES, check_device, device
 from ..tensor import Tensor
 from .parameter import Buffer, Parameter
 
@@ -305,8 +307,6 @@ class Module:
 
     def to(self, *args, **kwargs):
         """``.to(dtype)`` converts floating parameters and buffers; device 'cpu' is accepted."""
-        from .. import dtypes as _dt
-        from ..device import _TYPES, check_device, device
         dtype = kwargs.get("dtype")
         check_device(kwargs.get("device"), "module")
         for a in args:
@@ -339,7 +339,6 @@ class Module:
         return self
 
     def cuda(self, device=None):
-        from ..device import check_device
         check_device("cuda", "module")
 
     def share_memory(self):
@@ -377,7 +376,7 @@ class Module:
                     args = res if isinstance(res, tuple) else (res,)
         finish = None
         if d["_backward_hooks"] or d["_backward_pre_hooks"]:
-            from .hooks import wrap_backward_hooks
+            from .hooks import wrap_backward_hooks  # loaded by the first module with backward hooks
             args, finish = wrap_backward_hooks(self, args)
         out = self.forward(*args, **kwargs)
         for hid, hook in list(d["_forward_hooks"].items()):

@@ -1,6 +1,7 @@
 """Parameter: a leaf Tensor that a Module registers as one of its learnable weights."""
 import numpy as np
 
+from ..creation import _to_array
 from ..tensor import Tensor
 
 __all__ = ["Parameter", "Buffer"]
@@ -18,7 +19,6 @@ class Parameter(Tensor):
         elif isinstance(data, Tensor):
             arr = data._data
         else:
-            from ..creation import _to_array
             arr = _to_array(data)
         self = Tensor.__new__(cls)
         self._data = arr

@@ -6,6 +6,8 @@ import copy
 import numpy as np
 
 from . import functional as F
+from . import init
+from .activation import GELU, ReLU
 from .attention import MultiheadAttention
 from .containers import ModuleList
 from .dropout import Dropout
@@ -61,7 +63,6 @@ class TransformerEncoderLayer(Module):
         self.dropout2 = Dropout(dropout)
         if isinstance(activation, str):
             activation = _get_activation_fn(activation)
-        from .activation import GELU, ReLU
         if activation is F.relu or isinstance(activation, ReLU):
             self.activation_relu_or_gelu = 1
         elif activation is F.gelu or isinstance(activation, GELU):
@@ -230,7 +231,6 @@ class Transformer(Module):
                                             batch_first, norm_first, bias, dtype=dtype)
             self.decoder = TransformerDecoder(layer, num_decoder_layers,
                                               LayerNorm(d_model, eps=layer_norm_eps, bias=bias, dtype=dtype))
-        from . import init
         for p in self.parameters():
             if p.dim() > 1:
                 init.xavier_uniform_(p)

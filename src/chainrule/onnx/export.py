@@ -6,6 +6,7 @@ naming it. The graph is built with the ``onnx`` package (the ``onnx`` extra); op
 """
 import numpy as np
 
+from ..autograd.grad_mode import no_grad
 from ..errors import ShapeError
 from ..tensor import Tensor
 from .trace import record
@@ -439,7 +440,6 @@ def export(model, args, f, export_params=True, verbose=False, training=None, inp
     if not all(isinstance(a, Tensor) for a in args):
         raise TypeError("onnx export: args must be Tensors (or a tuple of Tensors, optionally ending in a dict "
                         "of keyword Tensors)")
-    from ..autograd.grad_mode import no_grad
     was_training = getattr(model, "training", False)
     if training is not None and hasattr(model, "train"):
         model.train(bool(str(training).endswith("TRAINING")) if not isinstance(training, bool) else training)

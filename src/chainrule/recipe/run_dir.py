@@ -10,7 +10,7 @@ __all__ = ["load_run"]
 def load_run(path):
     """``(config, model, weights_path)`` from a run folder, or from a ``.safetensors`` file inside one (the
     config is the ``config.toml`` beside it). A training checkpoint's model weights are used as they are."""
-    from . import config as C, models
+    from . import config as C, models            # nn and optim load only when a run is read back
     if os.path.isdir(path):
         run_dir = path
         weights = os.path.join(path, "model.safetensors")

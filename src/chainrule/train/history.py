@@ -86,7 +86,7 @@ class History:
 
     def plot(self, path=None, keys=None, title=None):
         """The training curves as a matplotlib Figure (saved to ``path`` when given); see ``plot_history``."""
-        from .plot import plot_history
+        from .plot import plot_history           # the plotting code loads on first use
         return plot_history(self, path, keys, title)
 
     # ---------------------------------------------------------------------------------------- checkpoints

@@ -22,15 +22,20 @@ import time
 
 import numpy as np
 
+from .. import optim
 from ..autograd.grad_mode import no_grad
+from ..ops.shape import cat
 from ..optim.lr_scheduler import ReduceLROnPlateau
+from ..random import manual_seed
 from ..serialization import load as _load, save as _save
-from ..tensor import Tensor
+from ..tensor import Tensor, _make
 from .callback import EVENTS, Callback
+from .callbacks.csv_logger import CSVLogger
 from .callbacks.monitor import check_monitor, closest
 from .data import as_loader, loader_generators
 from .history import History
 from .metrics import get_metric
+from .progress import ProgressBar
 from .rng import capture_rng, restore_rng
 
 __all__ = ["Trainer", "fit", "CHECKPOINT_FORMAT"]
@@ -168,7 +173,6 @@ class Trainer:
             resume_state = self._load_resume(resume)
             start_epoch, skip = int(resume_state["position"]["epoch"]), int(resume_state["position"]["batch"])
         elif self.seed is not None:
-            from ..random import manual_seed
             manual_seed(self.seed)
         if self.distributed:
             self._setup_distributed()
@@ -292,7 +296,7 @@ class Trainer:
         for h in on_before_step:
             h(self, self.optimizer)
         if self.grad_clip is not None:
-            from ..nn.utils import clip_grad_norm_
+            from ..nn.utils import clip_grad_norm_  # nn loads on first use, not with train
             params = [p for g in self.optimizer.param_groups for p in g["params"] if p.grad is not None]
             if params:
                 clip_grad_norm_(params, self.grad_clip)
@@ -369,7 +373,7 @@ class Trainer:
                              f"resume under any world size")
 
     def _setup_distributed(self):
-        from ..distributed.training import TrainerSync
+        from ..distributed.training import TrainerSync  # distributed (MPI) loads only when used
         if self._dist is None:
             self._dist = TrainerSync(self)
         self.train_loader = self._dist.shard(self.train_loader, True)
@@ -413,7 +417,6 @@ class Trainer:
     def predict(self, data, *, batch_size=32):
         """The model's outputs on ``data`` (a DataLoader, Dataset, arrays ``x`` or ``(x, y)``), in eval mode,
         without gradients, concatenated along dim 0 into one Tensor."""
-        from ..ops.shape import cat
         loader = as_loader(data, batch_size=batch_size, shuffle=False, what="predict",
                            float_dtype=self._float_dtype(), labelled=False)
         was_training = self.model.training
@@ -523,7 +526,6 @@ class Trainer:
         for m, s in zip(self.metrics, run["metrics"]):
             m.load_state_dict(s)
         if run["grads"]:
-            from ..tensor import _make
             params = dict(self.model.named_parameters())
             for name, g in run["grads"].items():
                 params[name].grad = _make(np.array(g))
@@ -540,8 +542,6 @@ class Trainer:
 
     # ======================================================================================== plumbing
     def _setup_callbacks(self):
-        from .callbacks.csv_logger import CSVLogger
-        from .progress import ProgressBar
         builtin = []
         if self.verbose and not any(isinstance(cb, ProgressBar) for cb in self.callbacks):
             builtin.append(ProgressBar())
@@ -591,7 +591,7 @@ def fit(model, train, val=None, *, epochs=1, optimizer="adam", lr=None, loss=Non
     """One call: build a Trainer and fit. ``optimizer``: an optimiser object or a name ('sgd', 'adam',
     'adamw', 'rmsprop', ...; ``lr`` its learning rate); ``loss``: a loss module/function, default
     CrossEntropyLoss. Returns the ``History`` (the trainer is ``history.trainer``)."""
-    from .. import nn, optim
+    from .. import nn                            # nn loads on first use, not with train
     if isinstance(optimizer, str):
         names = {n.lower(): n for n in dir(optim) if isinstance(getattr(optim, n), type)
                  and issubclass(getattr(optim, n), optim.Optimizer) and n != "Optimizer"}

@@ -5,6 +5,8 @@ import math
 
 import numpy as np
 
+from ..tensor import Tensor, _make
+
 __all__ = ["make_grid", "save_image"]
 
 
@@ -12,7 +14,6 @@ def make_grid(tensor, nrow=8, padding=2, normalize=False, value_range=None, scal
     """A batch (B, C, H, W) (or a list of (C, H, W) images) laid out ``nrow`` per row with ``padding`` pixels
     of ``pad_value`` between them -> one (3, H', W') tensor (grey images repeated to 3 channels, as torchvision).
     ``normalize``: shift/scale to [0, 1] over ``value_range`` (default: the min and max of the images)."""
-    from ..tensor import Tensor, _make
     if isinstance(tensor, (list, tuple)):
         arr = np.stack([t.detach()._data if isinstance(t, Tensor) else np.asarray(t) for t in tensor])
     else:

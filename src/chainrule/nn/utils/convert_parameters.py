@@ -1,6 +1,7 @@
 """Parameters <-> one flat vector, as ``torch.nn.utils.parameters_to_vector`` / ``vector_to_parameters``."""
 import numpy as np
 
+from ...ops.shape import cat, reshape
 from ...tensor import Tensor
 
 __all__ = ["parameters_to_vector", "vector_to_parameters"]
@@ -9,7 +10,6 @@ __all__ = ["parameters_to_vector", "vector_to_parameters"]
 def parameters_to_vector(parameters):
     """All parameters flattened and concatenated into one 1-d Tensor (differentiable: a backward through
     it reaches the parameters)."""
-    from ...ops.shape import cat, reshape
     params = [parameters] if isinstance(parameters, Tensor) else list(parameters)
     for i, p in enumerate(params):
         if not isinstance(p, Tensor):

@@ -13,6 +13,9 @@ import collections.abc as abc
 
 import numpy as np
 
+from ...creation import as_tensor, tensor
+from ...dtypes import float64
+from ...ops.shape import stack
 from ...tensor import Tensor, _make
 from .dataset import BatchedSamples
 
@@ -45,23 +48,17 @@ def default_collate(batch):
     elem = batch[0]
     if isinstance(elem, Tensor):
         if any(t._requires_grad for t in batch):
-            from ...ops.shape import stack
             return stack(list(batch))
         return _make(_stack_arrays([t._data for t in batch], "tensors"))
     if isinstance(elem, np.ndarray):
         _check_np_dtype(elem.dtype)
-        from ...creation import as_tensor
         return as_tensor(_stack_arrays([np.asarray(a) for a in batch], "NumPy arrays"))
     if isinstance(elem, np.generic) and not isinstance(elem, (np.str_, np.bytes_)):
         _check_np_dtype(elem.dtype)
-        from ...creation import as_tensor
         return as_tensor(np.asarray(list(batch)))
     if isinstance(elem, float):
-        from ...creation import tensor
-        from ...dtypes import float64
         return tensor(list(batch), dtype=float64)
     if isinstance(elem, int):                    # bool is an int: a batch of bools is a bool tensor
-        from ...creation import tensor
         return tensor(list(batch))
     if isinstance(elem, (str, bytes)):
         return batch                             # as it is (a tuple for a field of tuple samples, as torch)
@@ -100,7 +97,6 @@ def default_convert(data):
                                                                                             np.bytes_))):
         if data.dtype.kind in "USOV":
             return data
-        from ...creation import as_tensor
         return as_tensor(np.asarray(data))
     if isinstance(data, (str, bytes)):
         return data

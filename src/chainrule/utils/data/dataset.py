@@ -15,6 +15,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from ...creation import from_numpy, randperm
 from ...tensor import Tensor, _make
 
 __all__ = ["Dataset", "IterableDataset", "TensorDataset", "Subset", "ConcatDataset", "ChainDataset",
@@ -97,7 +98,6 @@ class TensorDataset(Dataset):
         ts = []
         for t in tensors:
             if isinstance(t, np.ndarray):
-                from ...creation import from_numpy
                 t = from_numpy(t)
             elif not isinstance(t, Tensor):
                 raise TypeError(f"TensorDataset: expected Tensors (or NumPy arrays), got {type(t).__name__}. "
@@ -213,7 +213,6 @@ def random_split(dataset, lengths, generator=None):
     ``lengths`` are sizes summing to ``len(dataset)``, or fractions summing to 1 (each floor(n * f), the
     remainder handed out one by one from the first split on, as PyTorch does). ``generator`` (a
     ``chainrule.Generator``) makes the split reproducible; default: the global generator."""
-    from ...creation import randperm
     n = len(dataset)
     lengths = list(lengths)
     total = sum(lengths)
