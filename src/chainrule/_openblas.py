@@ -1,4 +1,4 @@
-"""Let OpenBLAS's idle threads sleep as soon as a product is done, instead of spinning.
+"""Let OpenBLAS's idle worker threads sleep ~0.1 ms after a product instead of spinning for ~0.1 s.
 
 After every multithreaded call, an OpenBLAS worker thread busy-waits for the next one for 2^28 cycles
 (~0.1 s) before it sleeps. A training step interleaves matrix products with NumPy's elementwise passes,
