@@ -19,9 +19,21 @@ PROBE = textwrap.dedent("""
     a = rng.standard_normal((400, 300)).astype(np.float32)
     b = rng.standard_normal((300, 500)).astype(np.float32)
     before = a @ b                                   # OpenBLAS's threads as NumPy started them
+    if os.environ.get("PROBE_BUSY_THREAD"):          # another thread, doing products, while chainrule loads
+        import threading
+        stop = threading.Event()
+
+        def products():
+            while not stop.is_set():
+                a @ b
+        worker = threading.Thread(target=products)
+        worker.start()
     import chainrule
     from chainrule import _openblas
     after = a @ b
+    if os.environ.get("PROBE_BUSY_THREAD"):
+        stop.set()
+        worker.join()
     if os.environ.get("PROBE_RAISE_THREADS"):        # started at 1 thread: raise to 2 at run time
         from threadpoolctl import threadpool_limits
         limits = threadpool_limits(limits=2, user_api="blas")
@@ -86,6 +98,12 @@ def test_idle_workers_sleep_instead_of_spinning(tuned):
 
 def test_a_users_own_timeout_is_respected():
     r = _probe(OPENBLAS_THREAD_TIMEOUT="20")
+    assert r["applied"] == [] and r["same"]
+
+
+def test_never_restarted_while_another_thread_runs():
+    """Another Python thread could be inside a BLAS call: the restart is skipped, products stay right."""
+    r = _probe(PROBE_BUSY_THREAD="1")
     assert r["applied"] == [] and r["same"]
 
 

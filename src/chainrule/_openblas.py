@@ -11,11 +11,14 @@ sets it and restarts OpenBLAS's thread server, through the library's own entry p
 Measured in benchmarks/RESULTS.md (issue 10).
 
 Applied once at import, only on Linux, only to a pthreads OpenBLAS (an OpenMP build has no such server),
-and only if the user has not set ``OPENBLAS_THREAD_TIMEOUT`` themselves; ``CHAINRULE_BLAS_TUNING=0`` opts out.
+only while the importing process runs a single Python thread (another one could be inside a BLAS call: a
+Jupyter kernel's threads, for one, keep the default), and only if the user has not set
+``OPENBLAS_THREAD_TIMEOUT`` themselves; ``CHAINRULE_BLAS_TUNING=0`` opts out.
 """
 import ctypes
 import os
 import sys
+import threading
 
 # Wait 2^18 cycles (~0.1 ms) before sleeping: long enough to stay awake between the back-to-back products of
 # a small MLP (an immediate sleep, 2^4, made a 2-thread MLP+Adam step 10-14 % slower: each product paid a
@@ -57,6 +60,8 @@ def quiet_idle_threads():
         return applied
     if "OPENBLAS_THREAD_TIMEOUT" in os.environ:
         return applied               # the user chose a wait: OpenBLAS read it when it was loaded
+    if threading.active_count() > 1:
+        return applied               # another Python thread could be inside a BLAS call: never restart under it
     paths = _loaded_openblas()
     if not paths:
         return applied
